@@ -1,0 +1,192 @@
+"""Batched digit classification with a TFLite model; the one place that knows about quantization."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from edge_runtime.backend import load_backend
+
+# Batches are padded up to one of these sizes so each size is allocated once; see the README's
+# model section for the measurements behind them. Larger batches are split into chunks of the largest.
+DEFAULT_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64)
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """What the runtime needs to feed a model correctly; read from the model's sidecar JSON."""
+    labels: tuple[str, ...] = tuple(str(d) for d in range(10))
+    input_scale: float = 1.0 / 255.0  # float input = pixel * input_scale + input_offset
+    input_offset: float = 0.0
+    output: str = "logits"            # "logits" (softmax applied here) or "probabilities"
+    polarity: str = "white_on_black"  # MNIST: bright digit on a black background
+    source: dict = field(default_factory=dict)  # the model the file was converted from, for reports
+
+
+def metadata_path(model_path: str | Path) -> Path:
+    return Path(model_path).with_suffix(".json")
+
+
+def read_metadata(model_path: str | Path) -> tuple[ModelMetadata, bool]:
+    """The model's metadata from `<stem>.json` beside it; MNIST defaults (and False) when absent."""
+    path = metadata_path(model_path)
+    if not path.is_file():
+        return ModelMetadata(), False
+    try:
+        meta = json.loads(path.read_text())["metadata"]
+        norm = meta.get("normalization", {})
+        return ModelMetadata(
+            labels=tuple(meta.get("labels", ModelMetadata.labels)),
+            input_scale=float(norm.get("scale", 1.0 / 255.0)),
+            input_offset=float(norm.get("offset", 0.0)),
+            output=meta.get("output", "logits"),
+            polarity=meta.get("layout", {}).get("polarity", "white_on_black"),
+            source=meta.get("source", {}),
+        ), True
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: unreadable model metadata ({exc}); fix or delete it") from None
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class _Quantizer:
+    """Maps float tensors to a tensor's storage type and back, from the tensor's own quantization."""
+
+    def __init__(self, detail: dict):
+        self.dtype = np.dtype(detail["dtype"])
+        scale, zero_point = detail["quantization"]
+        self.quantized = self.dtype.kind in "iu" and scale != 0.0
+        self.scale, self.zero_point = float(scale), int(zero_point)
+        if self.quantized:
+            info = np.iinfo(self.dtype)
+            self.low, self.high = info.min, info.max
+
+    def quantize(self, x: np.ndarray) -> np.ndarray:
+        if not self.quantized:
+            return x.astype(self.dtype, copy=False)
+        q = np.round(x / self.scale) + self.zero_point
+        return np.clip(q, self.low, self.high).astype(self.dtype)
+
+    def dequantize(self, q: np.ndarray) -> np.ndarray:
+        if not self.quantized:
+            return q.astype(np.float32, copy=False)
+        return (q.astype(np.float32) - self.zero_point) * self.scale
+
+
+class Classifier:
+    """A TFLite digit classifier: `predict(images)` takes (N, 28, 28) floats in [0, 1], returns (N, 10) probabilities.
+
+    All N images run in one `invoke` (padded to a batch bucket); a model whose batch dimension
+    cannot be resized runs them one by one.
+    """
+
+    def __init__(self, model_path: str | Path, backend: str = "auto", threads: int = 1,
+                 batch_buckets: tuple[int, ...] = DEFAULT_BATCH_BUCKETS):
+        self.model_path = Path(model_path)
+        if not self.model_path.is_file():
+            raise FileNotFoundError(f"model not found: {self.model_path}")
+        if threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {threads}")
+        self.backend = load_backend(backend)
+        self.threads = threads
+        self.metadata, self.has_metadata = read_metadata(self.model_path)
+        self._model_bytes = self.model_path.read_bytes()
+        self._interpreters: dict[int, object] = {}
+        first = self._new_interpreter()
+        inp, out = first.get_input_details(), first.get_output_details()
+        if len(inp) != 1 or len(out) != 1:
+            raise ValueError(f"{self.model_path}: expected 1 input and 1 output, found {len(inp)} and {len(out)}")
+        shape = [int(d) for d in inp[0]["shape"]]
+        if shape[1:] not in ([28, 28], [28, 28, 1]):
+            raise ValueError(f"{self.model_path}: input shape {shape} is not a 28x28 digit "
+                             "(expected [N, 28, 28] or [N, 28, 28, 1])")
+        if int(out[0]["shape"][-1]) != len(self.metadata.labels):
+            raise ValueError(f"{self.model_path}: output has {int(out[0]['shape'][-1])} classes, "
+                             f"expected {len(self.metadata.labels)}")
+        self.input_shape = tuple(shape[1:])
+        self.input_quant = _Quantizer(inp[0])
+        self.output_quant = _Quantizer(out[0])
+        self._interpreters[shape[0]] = first
+        self.dynamic_batch = int(inp[0].get("shape_signature", inp[0]["shape"])[0]) == -1
+        if not self.dynamic_batch and shape[0] == 1:
+            # Converted with a fixed batch of 1: many such graphs still resize; check once.
+            try:
+                self._interpreter_for(2)
+                self.dynamic_batch = True
+            except (ValueError, RuntimeError):
+                self._interpreters.pop(2, None)
+        self.batch_buckets = tuple(sorted(batch_buckets)) if self.dynamic_batch else (shape[0],)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.metadata.labels
+
+    @property
+    def input_dtype(self) -> np.dtype:
+        return self.input_quant.dtype
+
+    def _new_interpreter(self):
+        try:
+            interpreter = self.backend.interpreter_cls(model_content=self._model_bytes,
+                                                       num_threads=self.threads)
+            interpreter.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ValueError(f"{self.model_path}: not a valid TFLite model ({str(exc).splitlines()[0]})") from None
+        return interpreter
+
+    def _interpreter_for(self, batch: int):
+        interpreter = self._interpreters.get(batch)
+        if interpreter is None:
+            interpreter = self._new_interpreter()
+            index = interpreter.get_input_details()[0]["index"]
+            interpreter.resize_tensor_input(index, [batch, *self.input_shape], strict=False)
+            interpreter.allocate_tensors()
+            self._interpreters[batch] = interpreter
+        return interpreter
+
+    def _bucket(self, n: int) -> int:
+        for size in self.batch_buckets:
+            if size >= n:
+                return size
+        return self.batch_buckets[-1]
+
+    def _invoke(self, batch_input: np.ndarray) -> np.ndarray:
+        interpreter = self._interpreter_for(len(batch_input))
+        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], batch_input)
+        interpreter.invoke()
+        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+
+    def predict_raw(self, images: np.ndarray) -> np.ndarray:
+        """Dequantized model outputs (logits for our models) for (N, 28, 28) float images in [0, 1]."""
+        images = np.asarray(images, dtype=np.float32)
+        if images.ndim == 2:
+            images = images[None]
+        if images.shape[1:3] != (28, 28):
+            raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
+        n = len(images)
+        if n == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        # Our pixel values are x/255 in [0, 1]; a model trained on another scale says so in its metadata.
+        pixels = images * 255.0
+        x = pixels * self.metadata.input_scale + self.metadata.input_offset
+        x = self.input_quant.quantize(x.reshape(n, *self.input_shape))
+        outputs = []
+        step = self.batch_buckets[-1]
+        for start in range(0, n, step):
+            chunk = x[start:start + step]
+            size = self._bucket(len(chunk)) if self.dynamic_batch else step
+            if len(chunk) < size:
+                chunk = np.concatenate([chunk, np.zeros((size - len(chunk), *chunk.shape[1:]), chunk.dtype)])
+            outputs.append(self._invoke(chunk)[: min(step, n - start)])
+        return self.output_quant.dequantize(np.concatenate(outputs))
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """(N, 10) float32 probabilities for (N, 28, 28) float images in [0, 1]."""
+        raw = self.predict_raw(images)
+        return raw if self.metadata.output == "probabilities" else softmax(raw)

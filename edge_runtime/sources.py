@@ -1,0 +1,284 @@
+"""Frame sources: cameras, video files, images, folders, globs, streams and the Pi's CSI camera.
+
+Live sources (cameras, streams, picamera2) are read by a capture thread that keeps only the
+newest frame, so processing never falls behind the camera and never sees a frame twice.
+Finite sources (files, folders) yield every frame once, in order, and then end.
+"""
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger("mnist_edge")
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm", ".jp2"}
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int          # 0-based position in the stream (frames dropped by a live source are not counted)
+    image: np.ndarray   # as decoded: gray, BGR or BGRA; 8- or 16-bit
+    source: str         # the image's file name for folders and globs, else the source string
+    timestamp: float    # time.monotonic() when the frame was captured or read
+    read_ms: float = 0.0  # time spent decoding/reading this frame
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    width: int | None = None    # requested camera resolution; the driver may pick the nearest
+    height: int | None = None
+    fps: float | None = None
+    reopen_max_seconds: float = 10.0  # back-off cap while a lost camera is reopened
+
+
+class SourceError(OSError):
+    """A source that cannot be opened at all."""
+
+
+def read_image(path: str | Path) -> np.ndarray | None:
+    """Decode an image file keeping its depth and alpha (16-bit, RGBA); None if unreadable."""
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8)
+    except OSError:
+        return None
+    if data.size == 0:
+        return None
+    return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+
+
+def _image_files(paths: list[Path], origin: str) -> "FileSource":
+    if not paths:
+        raise SourceError(f"no files found in {origin}")
+    return FileSource(paths, origin)
+
+
+class FileSource:
+    """Images from a list of files, sorted by name; unreadable files are skipped with a warning."""
+
+    live = False
+
+    def __init__(self, paths: list[Path], origin: str, loop: bool = False):
+        self.paths, self.origin, self.loop = paths, origin, loop
+        self.fps: float | None = None
+        self.skipped = 0
+
+    def frames(self) -> Iterator[Frame]:
+        index = 0
+        while True:
+            produced = False
+            for path in self.paths:
+                start = time.perf_counter()
+                image = read_image(path)
+                if image is None or image.size == 0:
+                    self.skipped += 1
+                    log.warning("skipping %s: not a readable image", path)
+                    continue
+                produced = True
+                yield Frame(index, image, path.name, time.monotonic(), (time.perf_counter() - start) * 1e3)
+                index += 1
+            if not (self.loop and produced):
+                return
+
+    def close(self) -> None:
+        pass
+
+
+class VideoFileSource:
+    """Every frame of a video file, in order."""
+
+    live = False
+
+    def __init__(self, path: str, loop: bool = False):
+        self.path, self.loop = path, loop
+        capture = cv2.VideoCapture(path)
+        try:
+            if not capture.isOpened():
+                raise SourceError(f"cannot open video {path}: not a video OpenCV can decode")
+            fps = capture.get(cv2.CAP_PROP_FPS)
+            self.fps = fps if 0 < fps < 1000 else None
+        finally:
+            capture.release()
+
+    def frames(self) -> Iterator[Frame]:
+        index = 0
+        while True:
+            capture = cv2.VideoCapture(self.path)
+            produced = False
+            try:
+                while True:
+                    start = time.perf_counter()
+                    ok, image = capture.read()
+                    if not ok:
+                        break
+                    produced = True
+                    yield Frame(index, image, self.path, time.monotonic(), (time.perf_counter() - start) * 1e3)
+                    index += 1
+            finally:
+                capture.release()
+            if not (self.loop and produced):
+                return
+
+    def close(self) -> None:
+        pass
+
+
+class LiveSource:
+    """A camera or stream read by a background thread that keeps only the newest frame.
+
+    `opener` returns a `read() -> (ok, image)` callable and a `release()` callable. When reads
+    fail (camera unplugged, stream dropped) the source is reopened with exponential back-off.
+    """
+
+    live = True
+
+    def __init__(self, name: str, opener: Callable[[], tuple[Callable, Callable]],
+                 settings: CaptureSettings = CaptureSettings()):
+        self.name, self.settings = name, settings
+        self.fps = settings.fps
+        self._opener = opener
+        self._read, self._release = opener()  # fail now, in the caller, if it cannot open at all
+        self._condition = threading.Condition()
+        self._latest: tuple[int, np.ndarray, float, float] | None = None
+        self._seq = 0
+        self._stopped = False
+        self.reopens = 0
+        self._thread = threading.Thread(target=self._capture_loop, name=f"capture:{name}", daemon=True)
+        self._thread.start()
+
+    def _capture_loop(self) -> None:
+        backoff = 0.25
+        while not self._stopped:
+            start = time.perf_counter()
+            try:
+                ok, image = self._read()
+            except Exception as exc:  # noqa: BLE001 - a driver error is a lost camera, not a crash
+                log.warning("%s: read failed (%s)", self.name, exc)
+                ok, image = False, None
+            if ok and image is not None and image.size:
+                backoff = 0.25
+                with self._condition:
+                    self._seq += 1
+                    self._latest = (self._seq, image, time.monotonic(), (time.perf_counter() - start) * 1e3)
+                    self._condition.notify_all()
+                continue
+            if self._stopped:
+                break
+            log.warning("%s: no frame; reopening in %.2g s", self.name, backoff)
+            self._safe_release()
+            time.sleep(backoff)
+            backoff = min(backoff * 2, self.settings.reopen_max_seconds)
+            try:
+                self._read, self._release = self._opener()
+                self.reopens += 1
+            except SourceError as exc:
+                log.warning("%s", exc)
+                self._read = lambda: (False, None)
+
+    def _safe_release(self) -> None:
+        try:
+            self._release()
+        except Exception:  # noqa: BLE001 - releasing a dead device may itself fail
+            pass
+
+    def frames(self) -> Iterator[Frame]:
+        last_seq, index = 0, 0
+        while not self._stopped:
+            with self._condition:
+                self._condition.wait_for(lambda: self._stopped or (self._latest and self._latest[0] > last_seq),
+                                         timeout=1.0)
+                if self._stopped or not self._latest or self._latest[0] <= last_seq:
+                    continue
+                last_seq, image, stamp, read_ms = self._latest
+            yield Frame(index, image, self.name, stamp, read_ms)
+            index += 1
+
+    def close(self) -> None:
+        self._stopped = True
+        with self._condition:
+            self._condition.notify_all()
+        self._thread.join(timeout=2.0)
+        self._safe_release()
+
+
+def _opencv_opener(target: int | str, settings: CaptureSettings) -> Callable[[], tuple[Callable, Callable]]:
+    def open_capture():
+        capture = cv2.VideoCapture(target)
+        if not capture.isOpened():
+            capture.release()
+            raise SourceError(f"cannot open camera or stream {target!r}")
+        if settings.width:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, settings.width)
+        if settings.height:
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, settings.height)
+        if settings.fps:
+            capture.set(cv2.CAP_PROP_FPS, settings.fps)
+        # Drivers queue a few frames; one is enough when only the newest is kept.
+        capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        return capture.read, capture.release
+    return open_capture
+
+
+def _picamera_opener(settings: CaptureSettings) -> Callable[[], tuple[Callable, Callable]]:
+    try:
+        from picamera2 import Picamera2
+    except ImportError:
+        raise SourceError("--source picamera needs picamera2: on Raspberry Pi OS, `sudo apt install "
+                          "python3-picamera2` and create the venv with --system-site-packages") from None
+
+    def open_camera():
+        try:
+            camera = Picamera2()
+            size = (settings.width or 640, settings.height or 480)
+            controls = {"FrameRate": settings.fps} if settings.fps else {}
+            # libcamera's "RGB888" is B,G,R in memory: what OpenCV calls BGR.
+            camera.configure(camera.create_video_configuration(
+                main={"size": size, "format": "RGB888"}, controls=controls))
+            camera.start()
+        except Exception as exc:  # noqa: BLE001 - libcamera raises RuntimeError/IndexError for no camera
+            raise SourceError(f"cannot open the CSI camera: {exc}") from None
+
+        def read():
+            return True, camera.capture_array("main")
+
+        def release():
+            camera.stop()
+            camera.close()
+        return read, release
+    return open_camera
+
+
+def open_source(spec: str, settings: CaptureSettings = CaptureSettings(), loop: bool = False):
+    """Open `--source`: camera index, /dev/video*, picamera, URL, image, video, folder or glob."""
+    spec = str(spec)
+    if spec.isdigit():
+        return LiveSource(f"camera {spec}", _opencv_opener(int(spec), settings), settings)
+    if spec == "picamera":
+        return LiveSource("picamera", _picamera_opener(settings), settings)
+    if "://" in spec:
+        return LiveSource(spec, _opencv_opener(spec, settings), settings)
+    if spec.startswith("/dev/"):
+        if not os.path.exists(spec):
+            raise SourceError(f"camera device not found: {spec}")
+        return LiveSource(spec, _opencv_opener(spec, settings), settings)
+    path = Path(spec)
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+        return FileSource(files, spec, loop) if files else _image_files([], spec)
+    if any(ch in spec for ch in "*?["):
+        files = sorted(Path(p) for p in glob.glob(spec) if Path(p).is_file())
+        return FileSource(files, spec, loop) if files else _image_files([], spec)
+    if not path.exists():
+        raise SourceError(f"source not found: {spec} (a camera index, /dev/videoN, picamera, a URL, "
+                          "an image, a video, a folder or a glob)")
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return FileSource([path], spec, loop)
+    return VideoFileSource(spec, loop)

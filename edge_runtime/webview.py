@@ -1,0 +1,377 @@
+"""A live web view of `mnist-edge run --serve`: annotated MJPEG video, the numbers read, FPS and latency.
+
+Standard library only (plus OpenCV for JPEG), so it runs on the Pi with nothing more installed.
+The pipeline thread calls `publish()`; that only swaps two references and wakes the viewers, so a
+slow or stuck browser can never slow the pipeline. Each MJPEG viewer has its own thread that waits
+for a newer frame, encodes it once for everybody (the first viewer to ask does the work) and sends
+it; a viewer that reads slowly simply skips the frames published meanwhile. Memory is flat: the view
+keeps one frame, one JPEG and one result, whatever the number of viewers.
+
+Endpoints: `/` (the page), `/stream.mjpg`, `/snapshot.jpg`, `/api/latest`, `/healthz`.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import socket
+import threading
+import time
+from collections import deque
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+
+log = logging.getLogger("mnist_edge")
+
+BOUNDARY = "mnist-edge-frame"
+# A viewer that takes longer than this to accept one frame is dropped (it is not reading at all).
+SEND_TIMEOUT_S = 20.0
+# With no new frame (source ended, camera stalled) the latest frame is re-sent this often: it keeps
+# the picture on screen and finds viewers that went away, so their threads end.
+IDLE_RESEND_S = 2.0
+# Each viewer holds one thread and one socket; a Pi has no use for more.
+MAX_STREAMS = 16
+# FPS is measured over the last publish times; 0 once no frame came for a while.
+FPS_WINDOW = 30
+FPS_STALE_S = 2.0
+
+
+class WebView:
+    """Serve the live view on http://HOST:PORT/ in daemon threads, from construction until `close()`.
+
+    `port=0` picks a free port (see `.port` and `.url`). `host` defaults to loopback; pass "0.0.0.0"
+    (or "::") to let other machines on the network watch.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 8080, jpeg_quality: int = 80,
+                 max_streams: int = MAX_STREAMS):
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port out of range: {port}; use --serve [HOST:]PORT with 0 <= PORT <= 65535")
+        if not 1 <= jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality must be in 1..100, got {jpeg_quality}")
+        self.jpeg_quality = jpeg_quality
+        self.max_streams = max_streams
+        self._started = time.monotonic()
+        self._changed = threading.Condition()  # guards everything below and wakes the stream threads
+        self._sequence = 0                     # frames published so far
+        self._image: np.ndarray | None = None  # the latest annotated frame (BGR uint8)
+        self._result: dict | None = None       # its JSON result
+        self._publish_times: deque[float] = deque(maxlen=FPS_WINDOW)
+        self._closed = False
+        self._streams: set[socket.socket] = set()  # open MJPEG connections, to unblock them on close
+        self._encode_lock = threading.Lock()   # one encoder at a time; the others reuse its JPEG
+        self._jpeg: tuple[int, bytes] | None = None  # (sequence, JPEG) of the latest encoded frame
+        self._server = _bind(host, port, self)
+        self.host = host
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+                                        name=f"webview:{self.port}", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        if self.host in ("0.0.0.0", "::", ""):
+            # Bound to every interface: the machine's name is what another computer can type.
+            return f"http://{socket.gethostname()}:{self.port}/"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    @property
+    def frames_published(self) -> int:
+        with self._changed:
+            return self._sequence
+
+    def publish(self, image: np.ndarray, result: dict) -> None:
+        """Show a new annotated BGR uint8 frame and its JSON result. Cheap; never waits for viewers.
+
+        The view keeps a reference, not a copy: do not modify `image` after publishing it.
+        """
+        if image.dtype != np.uint8 or image.ndim not in (2, 3):
+            raise ValueError(f"publish() needs an 8-bit gray or BGR image, got {image.dtype} {image.shape}")
+        now = time.monotonic()
+        with self._changed:
+            self._image, self._result = image, result
+            self._sequence += 1
+            self._publish_times.append(now)
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        """Stop serving, wake and disconnect the viewers. Safe to call twice."""
+        with self._changed:
+            if self._closed:
+                return
+            self._closed = True
+            self._changed.notify_all()
+            streams = list(self._streams)
+        for connection in streams:  # a thread blocked sending to a stuck viewer returns at once
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> "WebView":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    # -- used by the request handler ------------------------------------------------------------
+
+    def _fps(self, now: float) -> float:
+        times = self._publish_times
+        if len(times) < 2 or now - times[-1] > FPS_STALE_S:
+            return 0.0
+        return (len(times) - 1) / max(times[-1] - times[0], 1e-6)
+
+    def latest(self) -> dict | None:
+        """The latest frame's JSON result plus the measured "fps"; None before the first frame."""
+        with self._changed:
+            if self._result is None:
+                return None
+            return {**self._result, "fps": round(self._fps(time.monotonic()), 2)}
+
+    def health(self) -> dict:
+        with self._changed:
+            return {"status": "ok", "frames": self._sequence,
+                    "uptime_s": round(time.monotonic() - self._started, 3), "viewers": len(self._streams)}
+
+    def _wait_for_frame(self, after: int, timeout: float) -> tuple[int, np.ndarray | None]:
+        """The newest (sequence, image) once newer than `after`, or after `timeout`; (-1, None) once closed."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._closed or self._sequence > after, timeout)
+            if self._closed:
+                return -1, None
+            return self._sequence, self._image
+
+    def _encoded(self, sequence: int, image: np.ndarray) -> bytes:
+        import cv2
+
+        with self._encode_lock:
+            if self._jpeg is None or self._jpeg[0] != sequence:
+                ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
+                if not ok:
+                    raise ValueError(f"OpenCV could not encode a {image.shape} frame as JPEG")
+                self._jpeg = (sequence, data.tobytes())
+            return self._jpeg[1]
+
+    def _add_stream(self, connection: socket.socket) -> bool:
+        with self._changed:
+            if self._closed or len(self._streams) >= self.max_streams:
+                return False
+            self._streams.add(connection)
+            return True
+
+    def _remove_stream(self, connection: socket.socket) -> None:
+        with self._changed:
+            self._streams.discard(connection)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False  # close() must not wait for a viewer that stopped reading
+
+    def __init__(self, address, view: WebView, family: int):
+        self.address_family = family
+        self.view = view
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request, client_address) -> None:
+        # Viewers come and go; a closed tab is not an error worth a traceback on stderr.
+        log.debug("web view: request from %s failed", client_address, exc_info=True)
+
+
+def _bind(host: str, port: int, view: WebView) -> _Server:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return _Server((host, port), view, family)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise OSError(exc.errno, f"port {port} is in use; pick another with --serve PORT") from None
+        if exc.errno == errno.EACCES:
+            raise OSError(exc.errno, f"no permission to listen on port {port}; "
+                          "pick a port >= 1024 with --serve PORT") from None
+        if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+            raise OSError(exc.errno, f"cannot listen on {host}: not an address of this machine; "
+                          "use 127.0.0.1 (this machine only) or 0.0.0.0 (every network)") from None
+        raise
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "mnist-edge"
+    timeout = SEND_TIMEOUT_S  # socket timeout: a viewer that stops reading is dropped, not waited for
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        log.debug("web view: %s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:  # noqa: N802 - the base class's name
+        path = self.path.split("?", 1)[0]
+        routes = {"/": self._page, "/index.html": self._page, "/stream.mjpg": self._stream,
+                  "/snapshot.jpg": self._snapshot, "/api/latest": self._latest, "/healthz": self._health}
+        route = routes.get(path)
+        if route is None:
+            self._send_json(HTTPStatus.NOT_FOUND, {"error": f"no such page: {path}",
+                                                   "pages": sorted(routes)})
+            return
+        try:
+            route()
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True  # the viewer went away or stopped reading
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_json(self, status: int, payload: dict) -> None:
+        self._send(status, "application/json", json.dumps(payload).encode())
+
+    def _page(self) -> None:
+        self._send(HTTPStatus.OK, "text/html; charset=utf-8", PAGE.encode())
+
+    def _latest(self) -> None:
+        latest = self.server.view.latest()
+        if latest is None:
+            self._send_json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "no frame published yet"})
+        else:
+            self._send_json(HTTPStatus.OK, latest)
+
+    def _health(self) -> None:
+        self._send_json(HTTPStatus.OK, self.server.view.health())
+
+    def _snapshot(self) -> None:
+        view = self.server.view
+        sequence, image = view._wait_for_frame(0, timeout=0)
+        if image is None:
+            self._send_json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "no frame published yet"})
+            return
+        self._send(HTTPStatus.OK, "image/jpeg", view._encoded(sequence, image))
+
+    def _stream(self) -> None:
+        view = self.server.view
+        if not view._add_stream(self.connection):
+            self._send_json(HTTPStatus.SERVICE_UNAVAILABLE,
+                            {"error": f"too many viewers (at most {view.max_streams}); close a tab"})
+            return
+        try:
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", f"multipart/x-mixed-replace; boundary={BOUNDARY}")
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            # Each part ends with the next boundary, so a browser shows a frame as soon as it arrives
+            # instead of when the next one starts.
+            self.wfile.write(f"--{BOUNDARY}\r\n".encode())
+            sent = 0
+            while True:
+                sequence, image = view._wait_for_frame(sent, IDLE_RESEND_S)
+                if sequence < 0:
+                    return  # closed
+                if image is None:
+                    continue  # nothing published yet
+                jpeg = view._encoded(sequence, image)
+                self.wfile.write(b"Content-Type: image/jpeg\r\nContent-Length: %d\r\n\r\n" % len(jpeg)
+                                 + jpeg + f"\r\n--{BOUNDARY}\r\n".encode())
+                self.wfile.flush()
+                sent = sequence
+        except OSError:  # BrokenPipe, ConnectionReset, timeout, or shut down by close()
+            pass
+        finally:
+            self.close_connection = True
+            view._remove_stream(self.connection)
+
+
+PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>mnist-edge live</title>
+<style>
+  body { margin: 0; font: 15px/1.4 system-ui, sans-serif; background: #111; color: #eee; }
+  header { padding: 8px 16px; background: #222; display: flex; gap: 16px; align-items: baseline; }
+  header h1 { font-size: 17px; margin: 0; }
+  #status { color: #9a9; }
+  main { display: flex; flex-wrap: wrap; gap: 16px; padding: 16px; }
+  #video { max-width: 100%; height: auto; background: #000; border: 1px solid #333; min-width: 320px; }
+  aside { min-width: 240px; flex: 1; }
+  #numbers { font-size: 64px; font-weight: 700; color: #ffb347; min-height: 80px; word-break: break-all; }
+  #numbers .number { margin-right: 0.4em; }
+  #numbers .none { color: #666; font-size: 32px; }
+  table { border-collapse: collapse; margin-top: 12px; }
+  td { padding: 2px 12px 2px 0; } td.value { text-align: right; font-variant-numeric: tabular-nums; }
+  .label { color: #999; }
+</style>
+</head>
+<body>
+<header><h1>mnist-edge live</h1><span id="status">connecting...</span></header>
+<main>
+  <img id="video" src="/stream.mjpg" alt="annotated camera frames">
+  <aside>
+    <div class="label">numbers</div>
+    <div id="numbers"><span class="none">waiting for the first frame</span></div>
+    <table>
+      <tr><td class="label">frame</td><td class="value" id="frame">-</td></tr>
+      <tr><td class="label">source</td><td class="value" id="source">-</td></tr>
+      <tr><td class="label">FPS</td><td class="value" id="fps">-</td></tr>
+      <tr><td class="label">digits</td><td class="value" id="digits">-</td></tr>
+    </table>
+    <div class="label" style="margin-top:12px">latency (ms)</div>
+    <table id="latency"></table>
+  </aside>
+</main>
+<script>
+"use strict";
+const $ = (id) => document.getElementById(id);
+function show(data) {
+  const numbers = $("numbers");
+  numbers.replaceChildren();
+  for (const n of data.numbers) {
+    const span = document.createElement("span");
+    span.className = "number";
+    span.textContent = n.text;
+    numbers.append(span);
+  }
+  if (!data.numbers.length) {
+    numbers.innerHTML = '<span class="none">no number in view</span>';
+  }
+  $("frame").textContent = data.frame;
+  $("frame").dataset.frame = data.frame;
+  $("source").textContent = data.source;
+  $("fps").textContent = data.fps.toFixed(1);
+  $("digits").textContent = data.digits.length;
+  const rows = Object.entries(data.latency_ms).map(([stage, ms]) =>
+    `<tr><td class="label">${stage}</td><td class="value">${ms.toFixed(2)}</td></tr>`);
+  $("latency").innerHTML = rows.join("");
+}
+async function poll() {
+  try {
+    const response = await fetch("/api/latest", {cache: "no-store"});
+    if (response.ok) {
+      show(await response.json());
+      $("status").textContent = "live";
+    } else {
+      $("status").textContent = "waiting for the first frame";
+    }
+  } catch (error) {
+    $("status").textContent = "disconnected; retrying";
+  }
+  setTimeout(poll, 250);
+}
+// The stream ends when the server restarts: reconnect.
+$("video").addEventListener("error", () => {
+  setTimeout(() => { $("video").src = "/stream.mjpg?t=" + Date.now(); }, 1000);
+});
+poll();
+</script>
+</body>
+</html>
+"""

@@ -1,0 +1,1 @@
+"""Training stage: MNIST loading (numpy only) and the Keras models (TensorFlow)."""

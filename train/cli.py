@@ -1,0 +1,52 @@
+"""`mnist-edge train`: thin CLI over train.trainer."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from train.models import ARCHS
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("train", help="train a Keras model on MNIST",
+                              description="Train a Keras model on MNIST and write OUT/<arch>.keras "
+                              "and OUT/<arch>.json (test accuracy, params, time, versions).")
+    p.add_argument("--arch", choices=ARCHS, default="mlp",
+                   help="mlp: the notebook's model; cnn: compact int8-friendly CNN (default: mlp)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default: mlp 5, cnn 15)")
+    p.add_argument("--batch-size", type=int, default=None, help="batch size (default: mlp 32, cnn 128)")
+    p.add_argument("--out", default="models", help="output folder (default: models)")
+    p.add_argument("--data-dir", default=None,
+                   help="folder with MNIST *-idx?-ubyte[.gz] or mnist.npz (default: $MNIST_DIR, "
+                   "then Keras' cache, then Keras' download)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--limit", type=int, default=None, help="train on N images only (fast runs)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                   help="camera-robustness augmentation (default: on for cnn, off for mlp)")
+    p.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from train.mnist import load_mnist
+    from train.trainer import ARCH_DEFAULTS, TrainConfig, train
+
+    defaults = ARCH_DEFAULTS[args.arch]
+    config = TrainConfig(
+        arch=args.arch,
+        epochs=args.epochs if args.epochs is not None else defaults["epochs"],
+        batch_size=args.batch_size if args.batch_size is not None else defaults["batch_size"],
+        seed=args.seed, limit=args.limit,
+        augment=args.augment if args.augment is not None else defaults["augment"],
+        learning_rate=args.learning_rate if args.learning_rate is not None else defaults["learning_rate"],
+    )
+    data = load_mnist(args.data_dir)
+    report = train(config, data, args.out, verbose=0 if args.quiet else 2)
+    print(f"{report['arch']}: test accuracy {report['test_accuracy'] * 100:.2f}% "
+          f"({report['params']:,} params, {report['epochs']} epochs, {report['train_seconds']:.0f} s) "
+          f"→ {args.out}/{report['model_file']}")
+    print(json.dumps({k: report[k] for k in ("arch", "test_accuracy", "params", "epochs", "train_seconds")}),
+          file=sys.stderr)
+    return 0

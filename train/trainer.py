@@ -1,0 +1,122 @@
+"""Training loop and its report: one function from (config, data) to a saved .keras + .json."""
+from __future__ import annotations
+
+import contextlib
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from train.mnist import Mnist, normalize
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    arch: str                      # "mlp" (the notebook's model) or "cnn"
+    epochs: int                    # passes over the training set
+    batch_size: int                # the notebook used Keras' default, 32
+    seed: int = 0                  # seeds Python, numpy, TF and the augmentation stream
+    limit: int | None = None       # train on the first N (shuffled) images only; for fast tests
+    augment: bool = False          # camera-robustness augmentation (train/augment.py)
+    learning_rate: float = 1e-3    # Adam's default, as in the notebook
+
+
+# Defaults per architecture: the MLP reproduces the notebook, the CNN is tuned for ≥ 99.5 % in < 15 min.
+ARCH_DEFAULTS = {
+    "mlp": {"epochs": 5, "batch_size": 32, "augment": False, "learning_rate": 1e-3},
+    "cnn": {"epochs": 15, "batch_size": 128, "augment": True, "learning_rate": 3e-3},
+}
+
+
+def versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    return {"python": platform.python_version(), "tensorflow": tf.__version__,
+            "keras": keras.__version__, "numpy": np.__version__}
+
+
+def _dataset(x, y, config: TrainConfig):
+    """A shuffled, batched, augmented tf.data pipeline, deterministic for config.seed."""
+    import tensorflow as tf
+
+    from train.augment import augment_batch
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    ds = ds.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True).batch(config.batch_size)
+    seeds = tf.data.Dataset.random(seed=config.seed).batch(2)
+    ds = tf.data.Dataset.zip((ds, seeds)).map(
+        lambda xy, s: (augment_batch(xy[0], tf.cast(s, tf.int32) % (2**31 - 1)), xy[1]),
+        num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def train(config: TrainConfig, data: Mnist, out_dir: str | Path, verbose: int = 1) -> dict:
+    """Train, evaluate on the full test set, write OUT/<arch>.keras and OUT/<arch>.json; return the report."""
+    import keras
+    import tensorflow as tf
+
+    from train.models import build_model
+
+    if config.epochs < 1:
+        raise ValueError(f"--epochs must be at least 1, got {config.epochs}")
+    if config.batch_size < 1:
+        raise ValueError(f"--batch-size must be at least 1, got {config.batch_size}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
+
+    x_train, y_train = normalize(data.x_train), data.y_train.astype(np.int64)
+    if config.limit is not None:
+        if config.limit < 1:
+            raise ValueError(f"--limit must be at least 1, got {config.limit}")
+        keep = np.random.default_rng(config.seed).permutation(len(x_train))[: config.limit]
+        x_train, y_train = x_train[keep], y_train[keep]
+    x_test, y_test = normalize(data.x_test), data.y_test.astype(np.int64)
+
+    model = build_model(config.arch)
+    steps_per_epoch = -(-len(x_train) // config.batch_size)
+    if config.arch == "cnn":
+        # Cosine decay to zero over the run: reaches the accuracy target in fewer epochs than a flat rate.
+        lr = keras.optimizers.schedules.CosineDecay(config.learning_rate, steps_per_epoch * config.epochs)
+    else:
+        lr = config.learning_rate
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+
+    # Keras writes its progress bar to stdout; results belong there, progress on stderr.
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(sys.stderr):
+        if config.augment:
+            history = model.fit(_dataset(x_train, y_train, config), epochs=config.epochs, verbose=verbose)
+        else:
+            history = model.fit(x_train, y_train, epochs=config.epochs, batch_size=config.batch_size,
+                                shuffle=True, verbose=verbose)
+        train_seconds = time.perf_counter() - start
+        _, test_accuracy = model.evaluate(x_test, y_test, batch_size=1000, verbose=0)
+
+    model_path = out_dir / f"{config.arch}.keras"
+    model.save(model_path)
+    report = {
+        "arch": config.arch,
+        "test_accuracy": round(float(test_accuracy), 6),
+        "params": int(model.count_params()),
+        "epochs": config.epochs,
+        "train_seconds": round(train_seconds, 2),
+        "seed": config.seed,
+        "config": asdict(config),
+        "train_images": int(len(x_train)),
+        "test_images": int(len(x_test)),
+        "data_source": data.source,
+        "history": {k: [round(float(v), 6) for v in vals] for k, vals in history.history.items()},
+        "model_file": model_path.name,
+        "versions": versions(),
+    }
+    (out_dir / f"{config.arch}.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
