@@ -164,14 +164,25 @@ def _clear_of(rects: list[tuple[int, int, int, int]], x0: float, y0: float, x1: 
     return all(x1 < r[0] or x0 > r[2] or y1 < r[1] or y0 > r[3] for r in rects)
 
 
-def _distractors(shape: tuple[int, int], numbers: list[list[_PlacedDigit]], rng: np.random.Generator,
+def _distractors(shape: tuple[int, int], pad: int, numbers: list[list[_PlacedDigit]], rng: np.random.Generator,
                  config: SynthConfig) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Coverage of non-digit marks, and a paper mask (1 = paper, 0 = table beyond the page edge)."""
+    """Coverage of non-digit marks, and a paper mask (1 = paper, 0 = table beyond the page edge).
+
+    Both cover the page (frame-sized `shape`) plus `pad` pixels on every side, so that the camera
+    warp never has to invent pixels beyond the drawn page.
+    """
     h, w = shape
-    marks = np.zeros(shape, np.float32)
-    paper = np.ones(shape, np.float32)
+    canvas = (h + 2 * pad, w + 2 * pad)
+    marks = np.zeros(canvas, np.float32)
+    paper = np.ones(canvas, np.float32)
     kinds: list[str] = []
     rects = _number_rects(numbers, pad=0.35)
+    far = pad + 20  # lines and the table run past the canvas edge
+
+    def pt(x: float, y: float) -> tuple[int, int]:
+        """Page coordinates → canvas coordinates in 1/16 pixel (cv2 `shift=4`)."""
+        return int(round((x + pad) * 16)), int(round((y + pad) * 16))
+
     if rng.random() < config.speck_prob:
         n = int(rng.integers(1, 9))
         for _ in range(n):
@@ -183,21 +194,19 @@ def _distractors(shape: tuple[int, int], numbers: list[list[_PlacedDigit]], rng:
                 continue
             if rng.random() < 0.7:
                 r = rng.uniform(0.8, 2.8)
-                cv2.circle(marks, (int(cx * 16), int(cy * 16)), int(r * 16), rng.uniform(0.5, 1.0), -1,
-                           cv2.LINE_AA, shift=4)
+                cv2.circle(marks, pt(cx, cy), int(r * 16), rng.uniform(0.5, 1.0), -1, cv2.LINE_AA, shift=4)
             else:  # a short scratch, at most 7 px long
                 ang, ln = rng.uniform(0, np.pi), rng.uniform(3, 7)
-                p0 = (int(cx), int(cy))
-                p1 = (int(cx + ln * np.cos(ang)), int(cy + ln * np.sin(ang)))
-                cv2.line(marks, p0, p1, rng.uniform(0.5, 1.0), 1, cv2.LINE_AA)
+                cv2.line(marks, pt(cx, cy), pt(cx + ln * np.cos(ang), cy + ln * np.sin(ang)),
+                         rng.uniform(0.5, 1.0), 1, cv2.LINE_AA, shift=4)
         kinds.append("specks")
     if rng.random() < config.ruled_lines_prob:
         spacing = rng.uniform(25, 60)
         value, thick = rng.uniform(0.25, 0.7), int(rng.integers(1, 3))
         drawn = 0
-        for y in np.arange(rng.uniform(0, spacing), h, spacing):
+        for y in np.arange(rng.uniform(0, spacing) - pad, h + pad, spacing):
             if _clear_of(rects, -1e9, y - 2, 1e9, y + 2):
-                cv2.line(marks, (-10, int(y)), (w + 10, int(y)), value, thick, cv2.LINE_AA)
+                cv2.line(marks, pt(-far, y), pt(w + far, y), value, thick, cv2.LINE_AA, shift=4)
                 drawn += 1
         if drawn:
             kinds.append("ruled_lines")
@@ -206,25 +215,24 @@ def _distractors(shape: tuple[int, int], numbers: list[list[_PlacedDigit]], rng:
         if rng.random() < 0.5:
             x = w - x
         if _clear_of(rects, x - 3, -1e9, x + 3, 1e9):
-            cv2.line(marks, (int(x), -10), (int(x), h + 10), rng.uniform(0.4, 0.9), int(rng.integers(1, 3)),
-                     cv2.LINE_AA)
+            cv2.line(marks, pt(x, -far), pt(x, h + far), rng.uniform(0.4, 0.9), int(rng.integers(1, 3)),
+                     cv2.LINE_AA, shift=4)
             kinds.append("margin_line")
     if rng.random() < config.page_edge_prob:
         side = int(rng.integers(4))
         depth = rng.uniform(0.02, 0.12) * (w if side < 2 else h)
         tilt = rng.uniform(-0.05, 0.05) * (h if side < 2 else w)
         if side == 0:    # left
-            poly = [(-20, -20), (depth + tilt, -20), (depth - tilt, h + 20), (-20, h + 20)]
+            poly = [(-far, -far), (depth + tilt, -far), (depth - tilt, h + far), (-far, h + far)]
         elif side == 1:  # right
-            poly = [(w + 20, -20), (w - depth + tilt, -20), (w - depth - tilt, h + 20), (w + 20, h + 20)]
+            poly = [(w + far, -far), (w - depth + tilt, -far), (w - depth - tilt, h + far), (w + far, h + far)]
         elif side == 2:  # top
-            poly = [(-20, -20), (-20, depth + tilt), (w + 20, depth - tilt), (w + 20, -20)]
+            poly = [(-far, -far), (-far, depth + tilt), (w + far, depth - tilt), (w + far, -far)]
         else:            # bottom
-            poly = [(-20, h + 20), (-20, h - depth + tilt), (w + 20, h - depth - tilt), (w + 20, h + 20)]
+            poly = [(-far, h + far), (-far, h - depth + tilt), (w + far, h - depth - tilt), (w + far, h + far)]
         xs, ys = [p[0] for p in poly], [p[1] for p in poly]
         if _clear_of(rects, max(min(xs), 0), max(min(ys), 0), min(max(xs), w), min(max(ys), h)):
-            pts = (np.array(poly) * 16).astype(np.int32)
-            cv2.fillPoly(paper, [pts], 0.0, cv2.LINE_AA, shift=4)
+            cv2.fillPoly(paper, [np.array([pt(x, y) for x, y in poly], np.int32)], 0.0, cv2.LINE_AA, shift=4)
             kinds.append("page_edge")
     return marks, paper, kinds
 
@@ -290,13 +298,16 @@ def make_frame(digits_pool: np.ndarray, labels_pool: np.ndarray, rng: np.random.
     if numbers is None:
         raise ValueError(f"cannot lay out digits of {lo}-{hi} px in a {w}x{h} frame; enlarge the frame")
 
-    coverage = np.zeros((h, w), np.float32)
+    # The page is drawn with a margin beyond the frame: the warp then never needs pixels from outside.
+    pad = int(0.15 * max(w, h))
+    ph, pw = h + 2 * pad, w + 2 * pad
+    coverage = np.zeros((ph, pw), np.float32)
     for number in numbers:
         for d in number:
             ch, cw = d.coverage.shape
-            region = coverage[d.y:d.y + ch, d.x:d.x + cw]
+            region = coverage[d.y + pad:d.y + pad + ch, d.x + pad:d.x + pad + cw]
             np.maximum(region, d.coverage[:region.shape[0], :region.shape[1]], out=region)
-    marks, paper_mask, kinds = _distractors((h, w), numbers, rng, config)
+    marks, paper_mask, kinds = _distractors((h, w), pad, numbers, rng, config)
 
     # Reflectances (per BGR channel): paper/board, ink/chalk, the table beyond the page edge.
     dark_on_light = bool(rng.random() < config.dark_on_light_prob)
@@ -313,10 +324,11 @@ def make_frame(digits_pool: np.ndarray, labels_pool: np.ndarray, rng: np.random.
     table_c = np.clip(table_r * _tint(rng, 0.2), 0, 1)
 
     # Texture: paper fibres and low-frequency blotches; chalk is grainy, pen ink a little uneven.
-    texture = 1 + 0.03 * _smooth_noise((h, w), 40, rng) + rng.uniform(0.005, 0.03) * rng.standard_normal((h, w)).astype(np.float32)
-    ink_density = np.clip(1 - 0.08 * np.abs(_smooth_noise((h, w), 12, rng)), 0.6, 1)
+    texture = 1 + 0.03 * _smooth_noise((ph, pw), 40, rng) \
+        + rng.uniform(0.005, 0.03) * rng.standard_normal((ph, pw)).astype(np.float32)
+    ink_density = np.clip(1 - 0.08 * np.abs(_smooth_noise((ph, pw), 12, rng)), 0.6, 1)
     if not dark_on_light:
-        ink_density *= np.clip(1 - 0.25 * rng.random((h, w), dtype=np.float32), 0, 1)
+        ink_density *= np.clip(1 - 0.25 * rng.random((ph, pw), dtype=np.float32), 0, 1)
     cov = np.clip(coverage * ink_density, 0, 1)[..., None]
     mk = np.clip(marks, 0, 1)[..., None]
     pm = paper_mask[..., None]
@@ -333,7 +345,8 @@ def make_frame(digits_pool: np.ndarray, labels_pool: np.ndarray, rng: np.random.
             break
     else:
         H = np.eye(3)
-    refl = cv2.warpPerspective(refl, H, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101)
+    from_canvas = H @ np.array([[1, 0, -pad], [0, 1, -pad], [0, 0, 1]], np.float64)
+    refl = cv2.warpPerspective(refl, from_canvas, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
     # Illumination: exposure, a linear gradient, vignetting and maybe a soft shadow edge.
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)

@@ -34,15 +34,16 @@ class ConvertConfig:
 
 def load_keras_model(path: str | Path):
     """Load a .keras model and check that it takes one 28x28 image and returns 10 values."""
-    import keras
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"Keras model not found: {path}")
+    import keras
+
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for a file that is not a model
-        raise ValueError(f"{path}: not a Keras model ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+        reason = str(exc).split(". ")[0].splitlines()[0][:160]
+        raise ValueError(f"{path}: not a Keras model (.keras or .h5 from mnist-edge train): {reason}") from None
     inputs = model.inputs
     if len(inputs) != 1 or tuple(inputs[0].shape[1:]) not in ((28, 28), (28, 28, 1)):
         shapes = [tuple(i.shape) for i in inputs]

@@ -26,49 +26,51 @@ class PreprocessConfig:
 def _peak(x: np.ndarray) -> float:
     """Stroke-core intensity, robust to single hot pixels: the max after a 3x3 mean."""
     if min(x.shape) >= 3:
-        return float(cv2.blur(x, (3, 3)).max())
+        return float(cv2.minMaxLoc(cv2.blur(x, (3, 3)))[1])
     return float(x.max())
 
 
-def soft_ink(crop: np.ndarray, config: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
-    """Ink in [0, 1] with the background suppressed to 0 but the anti-aliased edges kept."""
+def soft_ink(crop: np.ndarray, config: PreprocessConfig = PreprocessConfig(),
+             black: float | None = None) -> np.ndarray:
+    """Ink in [0, 1] with the background suppressed to 0 but the anti-aliased edges kept.
+
+    `black` is the background level; by default the median of the crop's outer ring (detection adds
+    a margin around the digit, so the ring is paper).
+    """
     x = np.asarray(crop, dtype=np.float32)
     if x.ndim != 2 or x.size == 0:
         raise ValueError(f"crop must be a non-empty 2-D array (ink bright on dark), got shape {x.shape}")
-    # The crop's outer ring is background (detection adds a margin); its median is the black level.
-    ring = np.concatenate([x[0], x[-1], x[1:-1, 0], x[1:-1, -1]])
-    black = float(np.median(ring))
+    if black is None:
+        ring = np.concatenate([x[0], x[-1], x[1:-1, 0], x[1:-1, -1]])
+        black = float(np.median(ring))
     span = _peak(x) - black
     if span <= 1e-6:
         return np.zeros_like(x)
     lo = black + config.soft_low * span
     hi = black + config.soft_high * span
-    return np.clip((x - lo) * (1.0 / (hi - lo)), 0.0, 1.0)
+    ink = (x - lo) * (1.0 / (hi - lo))
+    return cv2.min(cv2.max(ink, 0.0), 1.0)
 
 
-def mnist_style(crop: np.ndarray, config: PreprocessConfig = PreprocessConfig()) -> np.ndarray:
+def mnist_style(crop: np.ndarray, config: PreprocessConfig = PreprocessConfig(),
+                black: float | None = None) -> np.ndarray:
     """One digit crop (ink bright on dark, any numeric dtype) → float32 (28, 28) in [0, 1], MNIST-style."""
-    ink = soft_ink(crop, config)
+    ink = soft_ink(crop, config, black)
     out = np.zeros((config.size, config.size), np.float32)
-    mask = ink > 0
-    if np.count_nonzero(mask) < config.min_ink_pixels:
+    x, y, w, h = cv2.boundingRect((ink > 0).view(np.uint8))
+    if w * h == 0 or cv2.countNonZero(ink) < config.min_ink_pixels:
         return out
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    ink = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-    h, w = ink.shape
+    ink = ink[y:y + h, x:x + w]
     # Keep the aspect ratio: a thin 1 stays thin instead of being stretched to 20 px wide.
     scale = config.box / max(h, w)
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     digit = cv2.resize(ink, (new_w, new_h), interpolation=interp)
-    total = float(digit.sum())
-    if total <= 0:
+    m = cv2.moments(digit)
+    if m["m00"] <= 0:
         return out
-    cy = float(digit.sum(axis=1) @ np.arange(new_h, dtype=np.float32)) / total
-    cx = float(digit.sum(axis=0) @ np.arange(new_w, dtype=np.float32)) / total
-    top = int(round(config.center - cy))
-    left = int(round(config.center - cx))
+    top = int(round(config.center - m["m01"] / m["m00"]))
+    left = int(round(config.center - m["m10"] / m["m00"]))
     # Paste with clipping: a lopsided digit may be shifted partly outside the field, as in MNIST.
     y0, x0 = max(0, top), max(0, left)
     y1, x1 = min(config.size, top + new_h), min(config.size, left + new_w)

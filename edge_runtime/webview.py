@@ -66,7 +66,7 @@ class WebView:
         self._server = _bind(host, port, self)
         self.host = host
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.2},
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         name=f"webview:{self.port}", daemon=True)
         self._thread.start()
 
@@ -77,11 +77,6 @@ class WebView:
             return f"http://{socket.gethostname()}:{self.port}/"
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}/"
-
-    @property
-    def frames_published(self) -> int:
-        with self._changed:
-            return self._sequence
 
     def publish(self, image: np.ndarray, result: dict) -> None:
         """Show a new annotated BGR uint8 frame and its JSON result. Cheap; never waits for viewers.
@@ -114,7 +109,7 @@ class WebView:
         self._server.server_close()
         self._thread.join(timeout=5)
 
-    def __enter__(self) -> "WebView":
+    def __enter__(self) -> WebView:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -191,14 +186,17 @@ def _bind(host: str, port: int, view: WebView) -> _Server:
         return _Server((host, port), view, family)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
-            raise OSError(exc.errno, f"port {port} is in use; pick another with --serve PORT") from None
-        if exc.errno == errno.EACCES:
-            raise OSError(exc.errno, f"no permission to listen on port {port}; "
-                          "pick a port >= 1024 with --serve PORT") from None
-        if exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
-            raise OSError(exc.errno, f"cannot listen on {host}: not an address of this machine; "
-                          "use 127.0.0.1 (this machine only) or 0.0.0.0 (every network)") from None
-        raise
+            message = f"port {port} is in use; pick another with --serve PORT"
+        elif exc.errno == errno.EACCES:
+            message = f"no permission to listen on port {port}; pick a port >= 1024 with --serve PORT"
+        elif exc.errno == errno.EADDRNOTAVAIL or isinstance(exc, socket.gaierror):
+            message = (f"cannot listen on {host}: not an address of this machine; use 127.0.0.1 "
+                       "(this machine only) or 0.0.0.0 (every network)")
+        else:
+            raise
+        error = OSError(message)  # one clean line for the CLI, errno kept for callers
+        error.errno = exc.errno
+        raise error from None
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -300,11 +298,13 @@ PAGE = """<!doctype html>
   header { padding: 8px 16px; background: #222; display: flex; gap: 16px; align-items: baseline; }
   header h1 { font-size: 17px; margin: 0; }
   #status { color: #9a9; }
-  main { display: flex; flex-wrap: wrap; gap: 16px; padding: 16px; }
-  #video { max-width: 100%; height: auto; background: #000; border: 1px solid #333; min-width: 320px; }
-  aside { min-width: 240px; flex: 1; }
-  #numbers { font-size: 64px; font-weight: 700; color: #ffb347; min-height: 80px; word-break: break-all; }
-  #numbers .number { margin-right: 0.4em; }
+  main { display: flex; flex-wrap: wrap; gap: 16px; padding: 16px; align-items: flex-start; }
+  #view { flex: 3 1 480px; max-width: 960px; }
+  #video { display: block; width: 100%; height: auto; background: #000; border: 1px solid #333; }
+  aside { flex: 1 1 240px; }
+  #numbers { font-size: 56px; font-weight: 700; color: #ffb347; min-height: 80px; }
+  #numbers .number { display: inline-block; border: 3px solid #ffb347; border-radius: 10px;
+                     padding: 0 14px; margin: 0 10px 10px 0; font-variant-numeric: tabular-nums; }
   #numbers .none { color: #666; font-size: 32px; }
   table { border-collapse: collapse; margin-top: 12px; }
   td { padding: 2px 12px 2px 0; } td.value { text-align: right; font-variant-numeric: tabular-nums; }
@@ -314,14 +314,14 @@ PAGE = """<!doctype html>
 <body>
 <header><h1>mnist-edge live</h1><span id="status">connecting...</span></header>
 <main>
-  <img id="video" src="/stream.mjpg" alt="annotated camera frames">
+  <div id="view"><img id="video" src="/stream.mjpg" alt="annotated camera frames"></div>
   <aside>
     <div class="label">numbers</div>
     <div id="numbers"><span class="none">waiting for the first frame</span></div>
     <table>
       <tr><td class="label">frame</td><td class="value" id="frame">-</td></tr>
       <tr><td class="label">source</td><td class="value" id="source">-</td></tr>
-      <tr><td class="label">FPS</td><td class="value" id="fps">-</td></tr>
+      <tr><td class="label">frames/s</td><td class="value" id="fps">-</td></tr>
       <tr><td class="label">digits</td><td class="value" id="digits">-</td></tr>
     </table>
     <div class="label" style="margin-top:12px">latency (ms)</div>

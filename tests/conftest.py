@@ -51,7 +51,8 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     """A CLI failure as the brief wants it: non-zero exit, one clear line, no traceback."""
     assert result.returncode != 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
-    error_lines = [line for line in result.stderr.splitlines() if "error:" in line]
+    # TensorFlow's C++ start-up lines (absl, CUDA probing) may precede ours; they are not ours to count.
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("mnist-edge") and "error:" in line]
     assert len(error_lines) == 1, result.stderr
     for fragment in fragments:
         assert fragment in error_lines[0], error_lines[0]

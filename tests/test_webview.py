@@ -156,6 +156,9 @@ def test_two_viewers_at_once_both_get_every_new_frame(view):
     finally:
         for stream in streams:
             stream.close()
+    for index in range(2, 6):  # a closed viewer is noticed at the next send
+        view.publish(frame(index), result(index))
+        time.sleep(0.01)
     assert wait_until(lambda: view.health()["viewers"] == 0)
 
 
@@ -192,7 +195,10 @@ def test_a_viewer_that_reads_nothing_does_not_slow_publish_or_other_viewers(view
             view.publish(image, result(index))
             durations.append(time.perf_counter() - start)
             time.sleep(0.002)
-        assert max(durations) < 0.01, f"publish() took up to {max(durations) * 1e3:.1f} ms"
+        # Blocking on the stuck viewer would take seconds (until its send times out); scheduling
+        # noise on a busy 2-core CI machine takes milliseconds.
+        assert np.median(durations) < 0.001, f"publish() p50 {np.median(durations) * 1e3:.2f} ms"
+        assert max(durations) < 0.1, f"publish() took up to {max(durations) * 1e3:.1f} ms"
         # A second viewer still gets the newest frame, and the server still answers.
         view.publish(frame(123), result(999))
         with urllib.request.urlopen(view.url + "stream.mjpg", timeout=5) as stream:

@@ -1,0 +1,712 @@
+"""Model benchmarks: every TFLite variant side by side in one run, with Keras as the reference.
+
+Per variant: accuracy on MNIST test and top-1 agreement with its float32 twin, size, interpreter init and
+first inference, per-image latency (TFLite benchmark_model methodology: warm-up, then many timed
+set_tensor+invoke+get_tensor runs; mean/std/p50/p90/p99), batched throughput per batch size and thread
+count, and peak RSS of a fresh process that only loads and runs that model. Keras runs in its own
+subprocess, so TensorFlow is never imported into this process.
+
+Library only; `mnist-edge bench` (benchmarks/cli.py) is the command.
+"""
+from __future__ import annotations
+
+import gc
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+QUANTS = ("float32", "float16", "dynamic", "int8")
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    threads: tuple[int, ...] = (1, 2, 4)        # interpreter threads for the throughput table
+    batch_sizes: tuple[int, ...] = (1, 8, 32, 64)
+    runs: int = 1000              # timed single-image invokes per variant
+    warmup: int = 50              # untimed invokes before them
+    test_images: int | None = None  # None: the full 10,000 MNIST test images
+    min_seconds: float = 0.5      # each throughput point runs at least this long...
+    min_invokes: int = 20         # ...and at least this many invokes
+    init_repeats: int = 5         # fresh interpreters for init / first-inference times (median)
+    probe_runs: int = 200         # single-image invokes in the RSS probe process
+    keras: bool = True            # also time the .keras model in a TensorFlow subprocess
+    keras_runs: int = 200         # timed eager model(x) calls
+    keras_min_seconds: float = 1.0  # per model.predict batch size
+    backend: str = "auto"         # TFLite interpreter: auto, litert, tflite-runtime, tensorflow
+    quick: bool = False           # a --quick run: fewer runs and images; say so in the report
+
+
+QUICK = dict(threads=(1, 2), batch_sizes=(1, 32), runs=200, warmup=20, test_images=1000, min_seconds=0.1,
+             min_invokes=10, init_repeats=3, probe_runs=50, keras_runs=30, keras_min_seconds=0.2)
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = text if len(text) <= 300 else text[:297] + "..."
+    return text if isinstance(exc, (ValueError, OSError, RuntimeError)) else f"{type(exc).__name__}: {text}"
+
+
+@contextmanager
+def no_gc() -> Iterator[None]:
+    """Python's garbage collector paused around timed loops (benchmark_model, in C++, has none)."""
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def latency_stats(seconds: np.ndarray | list[float], unit: float = 1e6) -> dict[str, float]:
+    """mean/std/min/p50/p90/p99/max of durations in seconds, scaled by `unit` (µs by default)."""
+    t = np.asarray(seconds, dtype=np.float64) * unit
+    return {"mean": float(t.mean()), "std": float(t.std()), "min": float(t.min()),
+            "p50": float(np.percentile(t, 50)), "p90": float(np.percentile(t, 90)),
+            "p99": float(np.percentile(t, 99)), "max": float(t.max()), "runs": int(t.size)}
+
+
+# --------------------------------------------------------------------------------------------- models
+
+def assets_dir() -> Path:
+    return Path(str(resources.files("edge_runtime") / "assets"))
+
+
+def default_models(cwd: Path | None = None) -> list[Path]:
+    """Every shipped model (edge_runtime/assets/*.tflite), then ./models/*.tflite."""
+    cwd = Path.cwd() if cwd is None else cwd
+    found = sorted(assets_dir().glob("*.tflite")) + sorted((cwd / "models").glob("*.tflite"))
+    if not found:
+        raise FileNotFoundError(
+            f"no models to benchmark: none shipped in {assets_dir()} and none in {cwd / 'models'}; pass "
+            "--models FILE.tflite ... (make some with mnist-edge train + mnist-edge convert)")
+    return found
+
+
+def variant_names(paths: list[Path]) -> list[str]:
+    """The file stem, or parent/stem where two models share a stem."""
+    stems = [p.stem for p in paths]
+    return [f"{p.parent.name}/{p.stem}" if stems.count(p.stem) > 1 else p.stem for p in paths]
+
+
+def read_sidecar(path: Path) -> dict:
+    """The converter's report beside the model (`<stem>.json`); {} if absent or unreadable."""
+    try:
+        report = json.loads(path.with_suffix(".json").read_text())
+        return report if isinstance(report, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _keras_source(sidecar: dict) -> str | None:
+    source = (sidecar.get("metadata") or {}).get("source") or {}
+    return source.get("keras_model") if isinstance(source, dict) else None
+
+
+def split_stem(path: Path) -> tuple[str, str | None]:
+    """("mlp", "int8") for mlp_int8.tflite; (stem, None) when the name carries no quantization."""
+    for quant in QUANTS:
+        if path.stem.endswith("_" + quant):
+            return path.stem[: -len(quant) - 1], quant
+    return path.stem, None
+
+
+def quant_of(path: Path, sidecar: dict) -> str:
+    return sidecar.get("quant") or split_stem(path)[1] or "unknown"
+
+
+def same_keras_model(path: Path, sidecar: dict, other: Path, other_sidecar: dict) -> bool:
+    """Converted from the same .keras file: same keras_model name in one folder, or an identical source
+    record (name and training report) in another folder."""
+    name = _keras_source(sidecar)
+    if not name or name != _keras_source(other_sidecar):
+        return False
+    if path.parent.resolve() == other.parent.resolve():
+        return True
+    source = sidecar["metadata"]["source"]
+    return "training_report" in source and source == other_sidecar["metadata"]["source"]
+
+
+def float_twin(path: Path, sidecar: dict, others: list[Path] = ()) -> Path | None:
+    """The float32 model converted from the same Keras model: `<stem>_float32.tflite` beside it, else a
+    float32 model beside it or benchmarked with it that was converted from the same .keras file."""
+    if quant_of(path, sidecar) == "float32":
+        return path
+    base, _ = split_stem(path)
+    candidate = path.with_name(f"{base}_float32.tflite")
+    if candidate.is_file():
+        return candidate
+    for other in [*sorted(path.parent.glob("*.tflite")), *others]:
+        other_sidecar = read_sidecar(other)
+        if (other.resolve() != path.resolve() and quant_of(other, other_sidecar) == "float32"
+                and same_keras_model(path, sidecar, other, other_sidecar)):
+            return other
+    return None
+
+
+def find_keras_model(path: Path, sidecar: dict, cwd: Path | None = None,
+                     others: list[Path] = ()) -> tuple[Path | None, list[str]]:
+    """The .keras model a variant was converted from (sidecar metadata.source.keras_model), looked up
+    beside the .tflite, under ./models, then beside other benchmarked variants of the same Keras model;
+    also the places looked in, for the report."""
+    cwd = Path.cwd() if cwd is None else cwd
+    name = _keras_source(sidecar) or f"{split_stem(path)[0]}.keras"
+    if Path(name).is_absolute():
+        candidates = [Path(name)]
+    else:
+        candidates = [path.parent / name, cwd / "models" / Path(name).name]
+        for other in others:
+            if same_keras_model(path, sidecar, other, read_sidecar(other)):
+                candidates.append(other.parent / name)
+    candidates = list(dict.fromkeys(candidates))
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve(), [str(c) for c in candidates]
+    return None, [str(c) for c in candidates]
+
+
+# ---------------------------------------------------------------------------------- in-process timing
+
+def _io(interpreter) -> tuple[int, int]:
+    return interpreter.get_input_details()[0]["index"], interpreter.get_output_details()[0]["index"]
+
+
+def time_invokes(interpreter, inputs: list[np.ndarray], warmup: int, runs: int) -> np.ndarray:
+    """Seconds per set_tensor+invoke+get_tensor, after `warmup` untimed ones; inputs are cycled."""
+    inp, out = _io(interpreter)
+    for i in range(warmup):
+        interpreter.set_tensor(inp, inputs[i % len(inputs)])
+        interpreter.invoke()
+        interpreter.get_tensor(out)
+    times = np.empty(runs)
+    clock = time.perf_counter
+    with no_gc():
+        for i in range(runs):
+            x = inputs[i % len(inputs)]
+            start = clock()
+            interpreter.set_tensor(inp, x)
+            interpreter.invoke()
+            interpreter.get_tensor(out)
+            times[i] = clock() - start
+    return times
+
+
+def time_for(interpreter, inputs: list[np.ndarray], min_seconds: float, min_invokes: int) -> np.ndarray:
+    """Like time_invokes, for at least `min_seconds` of timed work and `min_invokes` invokes."""
+    probe = time_invokes(interpreter, inputs, warmup=3, runs=5)
+    runs = max(min_invokes, int(np.ceil(min_seconds / max(float(np.median(probe)), 1e-7) * 1.1)))
+    times = time_invokes(interpreter, inputs, warmup=0, runs=runs)
+    while float(times.sum()) < min_seconds:  # a slow stretch of the machine; top up
+        times = np.concatenate([times, time_invokes(interpreter, inputs, warmup=0, runs=max(min_invokes, runs // 4))])
+    return times
+
+
+def measure_init(interpreter_cls, path: Path, threads: int, first_input: np.ndarray, repeats: int) -> dict:
+    """Interpreter construction + allocate_tensors, and the first invoke after it, on fresh interpreters."""
+    init, first = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        interpreter = interpreter_cls(model_path=str(path), num_threads=threads)
+        interpreter.allocate_tensors()
+        allocated = time.perf_counter()
+        inp, out = _io(interpreter)
+        interpreter.set_tensor(inp, first_input)
+        interpreter.invoke()
+        interpreter.get_tensor(out)
+        first.append(time.perf_counter() - allocated)
+        init.append(allocated - start)
+        del interpreter
+    return {"init_ms": float(np.median(init)) * 1e3, "first_inference_ms": float(np.median(first)) * 1e3,
+            "init_ms_all": [round(t * 1e3, 4) for t in init],
+            "first_inference_ms_all": [round(t * 1e3, 4) for t in first], "repeats": repeats}
+
+
+def quantized_inputs(classifier, images: np.ndarray) -> np.ndarray:
+    """Test images as the model's input tensor (shape, dtype, quantization), via the Classifier's rules."""
+    meta = classifier.metadata
+    x = np.asarray(images, np.float32) * 255.0 * meta.input_scale + meta.input_offset
+    return classifier.input_quant.quantize(x.reshape(len(x), *classifier.input_shape))
+
+
+# -------------------------------------------------------------------------------- subprocess probes
+
+# A fresh process that imports only numpy and the interpreter: its VmHWM is what running this one model
+# costs. Kept free of our packages so that nothing else is counted.
+RSS_PROBE = r"""
+import importlib, json, sys, time
+t0 = time.perf_counter()
+import numpy as np
+Interpreter = importlib.import_module(sys.argv[1]).Interpreter
+def status():
+    fields = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmHWM", "VmRSS"):
+                fields[key] = int(value.split()[0]) / 1024.0
+    return fields
+out = {"import_s": time.perf_counter() - t0, "after_import": status()}
+if len(sys.argv) > 2:
+    path, threads, runs, batch = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+    rng = np.random.default_rng(0)
+    def random_input(detail):
+        dtype = np.dtype(detail["dtype"])
+        if dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            return rng.integers(info.min, info.max, size=detail["shape"], endpoint=True).astype(dtype)
+        return rng.random(detail["shape"]).astype(dtype)
+    start = time.perf_counter()
+    it = Interpreter(model_path=path, num_threads=threads)
+    it.allocate_tensors()
+    out["init_ms"] = (time.perf_counter() - start) * 1e3
+    inp, outp = it.get_input_details()[0], it.get_output_details()[0]["index"]
+    x = random_input(inp)
+    start = time.perf_counter()
+    it.set_tensor(inp["index"], x); it.invoke(); it.get_tensor(outp)
+    out["first_inference_ms"] = (time.perf_counter() - start) * 1e3
+    for _ in range(runs):
+        it.set_tensor(inp["index"], x); it.invoke(); it.get_tensor(outp)
+    out["after_batch1"] = status()
+    if batch > 1:
+        it.resize_tensor_input(inp["index"], [batch, *inp["shape"][1:]], strict=False)
+        it.allocate_tensors()
+        inp = it.get_input_details()[0]
+        x = random_input(inp)
+        for _ in range(max(3, runs // 10)):
+            it.set_tensor(inp["index"], x); it.invoke(); it.get_tensor(outp)
+        out["after_batched"] = status()
+        out["batch"] = batch
+print(json.dumps(out))
+"""
+
+# The same model in Keras, as a user would run it: eager model(x) per image and model.predict(batch).
+KERAS_PROBE = r"""
+import json, os, sys, time
+t0 = time.perf_counter()
+import numpy as np
+import keras
+import tensorflow as tf
+spec = json.loads(sys.argv[1])
+out = {"import_s": time.perf_counter() - t0, "tensorflow": tf.__version__, "keras": keras.__version__,
+       "keras_backend": keras.backend.backend(),
+       "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+       "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()}
+start = time.perf_counter()
+model = keras.saving.load_model(spec["model"], compile=False)
+out["load_s"] = time.perf_counter() - start
+x = np.load(spec["images"]).astype(np.float32)
+singles = [np.ascontiguousarray(x[i:i + 1]) for i in range(len(x))]
+start = time.perf_counter()
+model(singles[0], training=False).numpy()
+out["first_call_ms"] = (time.perf_counter() - start) * 1e3
+for i in range(spec["warmup"]):
+    model(singles[i % len(singles)], training=False).numpy()
+times = []
+for i in range(spec["runs"]):
+    s = singles[i % len(singles)]
+    start = time.perf_counter()
+    model(s, training=False).numpy()
+    times.append(time.perf_counter() - start)
+out["eager_s"] = times
+out["predict"] = []
+for batch in spec["batch_sizes"]:
+    xb = np.ascontiguousarray(np.resize(x, (batch, *x.shape[1:])))
+    model.predict(xb, batch_size=batch, verbose=0)
+    model.predict(xb, batch_size=batch, verbose=0)
+    calls = []
+    while sum(calls) < spec["min_seconds"] or len(calls) < 3:
+        start = time.perf_counter()
+        model.predict(xb, batch_size=batch, verbose=0)
+        calls.append(time.perf_counter() - start)
+    out["predict"].append({"batch": batch, "calls_s": calls})
+with open("/proc/self/status") as f:
+    for line in f:
+        if line.startswith("VmHWM"):
+            out["hwm_mb"] = int(line.split()[1]) / 1024.0
+print(json.dumps(out))
+"""
+
+
+def _run_probe(code: str, args: list[str], timeout: float, env: dict | None = None,
+               what: str = "probe process") -> dict:
+    """Run a probe in a fresh interpreter; its last stdout line is JSON. Failures raise RuntimeError."""
+    try:
+        result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                                timeout=timeout, env=env)
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{what} timed out after {timeout:.0f} s") from None
+    if result.returncode != 0:
+        if result.returncode < 0:
+            raise RuntimeError(f"{what} was killed by signal {-result.returncode}")
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        raise RuntimeError(f"{what} failed (exit {result.returncode}): {lines[-1] if lines else 'no message'}")
+    try:
+        return json.loads(result.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise RuntimeError(f"{what} printed no JSON: {result.stdout[-200:]!r}") from None
+
+
+def interpreter_module(backend_name: str) -> str:
+    from edge_runtime.backend import BACKENDS
+
+    return next(module for name, module, _ in BACKENDS if name == backend_name)
+
+
+def baseline_rss(backend_name: str) -> dict:
+    """Peak RSS of python + numpy + the interpreter module, with no model."""
+    probe = _run_probe(RSS_PROBE, [interpreter_module(backend_name)], timeout=120, what="baseline process")
+    return {"hwm_mb": probe["after_import"]["VmHWM"], "import_s": probe["import_s"]}
+
+
+def model_rss(backend_name: str, path: Path, runs: int, batch: int) -> dict:
+    """Peak RSS, init and first inference of a fresh process that loads and runs only this model."""
+    probe = _run_probe(RSS_PROBE, [interpreter_module(backend_name), str(path), "1", str(runs), str(batch)],
+                       timeout=120, what="loading and running it in a fresh process")
+    return {"hwm_mb": probe["after_batch1"]["VmHWM"],
+            "hwm_batched_mb": probe.get("after_batched", probe["after_batch1"])["VmHWM"],
+            "batched_at": probe.get("batch", 1), "import_hwm_mb": probe["after_import"]["VmHWM"],
+            "cold_init_ms": probe["init_ms"], "cold_first_inference_ms": probe["first_inference_ms"],
+            "runs": runs}
+
+
+def keras_reference(keras_path: Path, images: np.ndarray, config: BenchConfig) -> dict:
+    """Keras model(x) per image and model.predict(batch), in a TensorFlow subprocess."""
+    with tempfile.TemporaryDirectory(prefix="mnist-edge-bench-") as tmp:
+        images_path = Path(tmp) / "images.npy"
+        np.save(images_path, np.asarray(images[: max(64, max(config.batch_sizes))], np.float32))
+        spec = {"model": str(keras_path), "images": str(images_path), "runs": config.keras_runs,
+                "warmup": max(5, config.keras_runs // 10), "batch_sizes": list(config.batch_sizes),
+                "min_seconds": config.keras_min_seconds}
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
+        probe = _run_probe(KERAS_PROBE, [json.dumps(spec)], timeout=600, env=env, what="Keras process")
+    predict = []
+    for row in probe["predict"]:
+        calls = np.asarray(row["calls_s"])
+        predict.append({"batch": row["batch"], "images_per_s": row["batch"] * len(calls) / float(calls.sum()),
+                        "call_ms_p50": float(np.median(calls)) * 1e3, "calls": int(calls.size)})
+    return {"model": str(keras_path), "eager_latency_us": latency_stats(probe["eager_s"]),
+            "first_call_ms": probe["first_call_ms"], "predict": predict, "hwm_mb": probe["hwm_mb"],
+            "import_s": probe["import_s"], "load_s": probe["load_s"],
+            "versions": {"tensorflow": probe["tensorflow"], "keras": probe["keras"],
+                         "keras_backend": probe["keras_backend"]},
+            "tf_threads": {"intra_op": probe["tf_intra_op_threads"], "inter_op": probe["tf_inter_op_threads"],
+                           "note": "0 = TensorFlow's default (all cores)"}}
+
+
+# ------------------------------------------------------------------------------------ one variant
+
+@dataclass
+class ModelBench:
+    """Benchmarks the variants of one run, sharing test images and predictions (for twin agreement)."""
+    config: BenchConfig
+    images: np.ndarray            # (N, 28, 28) float32 in [0, 1]
+    labels: np.ndarray
+    backend_name: str
+    interpreter_cls: Any
+    baseline_hwm_mb: float | None
+    paths: list[Path] = field(default_factory=list)
+    _predictions: dict[Path, np.ndarray] = field(default_factory=dict)
+
+    def predictions(self, path: Path) -> np.ndarray:
+        from edge_runtime.classifier import Classifier
+
+        key = path.resolve()
+        if key not in self._predictions:
+            self._predictions[key] = Classifier(path, self.config.backend).predict_raw(self.images).argmax(axis=1)
+        return self._predictions[key]
+
+    def run(self, path: Path, name: str) -> dict:
+        """One variant's row; a failure anywhere becomes `error` (and whatever was measured before it)."""
+        sidecar = read_sidecar(path)
+        row: dict[str, Any] = {"variant": name, "path": str(path), "status": "ok",
+                               "quant": quant_of(path, sidecar)}
+        started = time.perf_counter()
+        try:
+            self._measure(path, sidecar, row)
+        except Exception as exc:  # noqa: BLE001 - a failed variant is a row, not a crash
+            row["status"] = "error"
+            row["error"] = one_line(exc)
+            progress(f"{name}: FAILED: {row['error']}")
+        row["bench_s"] = time.perf_counter() - started
+        return row
+
+    def _measure(self, path: Path, sidecar: dict, row: dict) -> None:
+        from edge_runtime.classifier import Classifier
+
+        cfg, name = self.config, row["variant"]
+        if not path.is_file():
+            raise FileNotFoundError(f"model not found: {path}")
+        row["size_bytes"] = path.stat().st_size
+        row["size_kb"] = row["size_bytes"] / 1024.0
+        if sidecar:
+            row["converter_report"] = {k: sidecar.get(k) for k in
+                                       ("test_accuracy", "agreement_with_keras", "test_images", "bytes")}
+        # A fresh process loads the model first: if the interpreter crashes on this file, it crashes there.
+        progress(f"{name}: peak RSS in a fresh process")
+        memory = model_rss(self.backend_name, path, cfg.probe_runs, max(cfg.batch_sizes))
+        if self.baseline_hwm_mb is not None:
+            memory["baseline_hwm_mb"] = self.baseline_hwm_mb
+            memory["model_mb"] = memory["hwm_mb"] - self.baseline_hwm_mb
+            memory["model_batched_mb"] = memory["hwm_batched_mb"] - self.baseline_hwm_mb
+        row["memory"] = memory
+
+        classifier = Classifier(path, cfg.backend, threads=1)
+        row["input_dtype"] = str(classifier.input_dtype)
+        row["dynamic_batch"] = classifier.dynamic_batch
+        progress(f"{name}: accuracy on {len(self.images)} test images")
+        predicted = self.predictions(path)
+        row["test_images"] = int(len(self.images))
+        row["accuracy"] = float(np.mean(predicted == self.labels))
+        twin = float_twin(path, sidecar, self.paths)
+        if twin is not None:
+            twin_predicted = self.predictions(twin)
+            row["float_twin"] = str(twin)
+            row["agreement_with_float"] = float(np.mean(predicted == twin_predicted))
+            row["accuracy_delta_vs_float"] = row["accuracy"] - float(np.mean(twin_predicted == self.labels))
+        else:
+            row["float_twin"] = None
+            row["float_twin_note"] = "no float32 twin found (same stem with _float32, or same keras_model)"
+
+        inputs = quantized_inputs(classifier, self.images[:256])
+        singles = [np.ascontiguousarray(inputs[i:i + 1]) for i in range(len(inputs))]
+        progress(f"{name}: init and first inference")
+        row.update(measure_init(self.interpreter_cls, path, 1, singles[0], cfg.init_repeats))
+        progress(f"{name}: per-image latency ({cfg.warmup} warm-up + {cfg.runs} timed runs)")
+        times = time_invokes(classifier._interpreter_for(1), singles, cfg.warmup, cfg.runs)
+        row["latency_us"] = {**latency_stats(times), "warmup": cfg.warmup, "threads": 1, "batch": 1}
+
+        progress(f"{name}: throughput at batch {list(cfg.batch_sizes)} × threads {list(cfg.threads)}")
+        row["throughput"] = []
+        for threads in cfg.threads:
+            tclassifier = classifier if threads == 1 else Classifier(path, cfg.backend, threads=threads)
+            for batch in cfg.batch_sizes:
+                point: dict[str, Any] = {"threads": threads, "batch": batch}
+                try:
+                    interpreter = tclassifier._interpreter_for(batch)
+                    batches = [np.ascontiguousarray(np.resize(inputs[(i * batch) % len(inputs):], (batch, *inputs.shape[1:])))
+                               for i in range(4)]
+                    t = time_for(interpreter, batches, cfg.min_seconds, cfg.min_invokes)
+                    point.update(images_per_s=batch * t.size / float(t.sum()),
+                                 images_per_s_at_p50=batch / float(np.median(t)),
+                                 invoke_us_p50=float(np.median(t)) * 1e6,
+                                 invoke_us_p99=float(np.percentile(t, 99)) * 1e6,
+                                 image_us=float(t.sum()) / (batch * t.size) * 1e6, invokes=int(t.size),
+                                 seconds=float(t.sum()))
+                except (ValueError, RuntimeError) as exc:
+                    point["error"] = one_line(exc)
+                row["throughput"].append(point)
+        one = [p for p in row["throughput"] if p["threads"] == 1 and "images_per_s" in p]
+        if one:
+            best = max(one, key=lambda p: p["images_per_s"])
+            row["best_images_per_s"] = {"images_per_s": best["images_per_s"], "batch": best["batch"], "threads": 1}
+        keras_path, looked = find_keras_model(path, sidecar, others=self.paths)
+        row["keras_model"] = str(keras_path) if keras_path else None
+        if keras_path is None:
+            row["keras_note"] = "no .keras found (looked in " + ", ".join(looked) + ")"
+        progress(f"{name}: done: p50 {row['latency_us']['p50']:.1f} µs, accuracy {row['accuracy']:.4f}, "
+                 f"RSS {memory['hwm_mb']:.1f} MB")
+
+
+# ----------------------------------------------------------------------------------------- machine
+
+def cpu_model() -> str:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine()
+    for key in ("model name", "Model", "Hardware", "cpu model"):
+        for line in text.splitlines():
+            if line.split(":")[0].strip() == key:
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def machine_info(backend_name: str, backend_version: str, command: list[str]) -> dict:
+    import cv2
+
+    try:
+        mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        mem_gb = None
+    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
+                                      "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS") if k in os.environ}
+    return {
+        "cpu_model": cpu_model(), "cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "memory_gb": mem_gb, "machine": platform.machine(), "platform": platform.platform(),
+        "python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__,
+        "interpreter_backend": backend_name, "interpreter_version": backend_version,
+        "load_average_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "environment": env, "command": shlex.join(command), "cwd": os.getcwd(),
+    }
+
+
+# ----------------------------------------------------------------------------------------- targets
+
+def evaluate_targets(models: list[dict], pipeline: dict | None) -> list[dict]:
+    """The product's targets, each with the measured value and whether it is met (None: not measured)."""
+    targets = []
+    for row in models:
+        if row.get("status") != "ok":
+            continue
+        keras = row.get("keras")
+        if keras and "speedup_eager_p50" in keras:
+            targets.append({"target": f"{row['variant']}: LiteRT per-image ≥ 100× faster than Keras model(x)",
+                            "value": keras["speedup_eager_p50"], "unit": "×", "met": keras["speedup_eager_p50"] >= 100})
+        one = {p["batch"]: p["images_per_s"] for p in row.get("throughput", [])
+               if p["threads"] == 1 and "images_per_s" in p}
+        if 1 in one and len(one) > 1:
+            worst = min((v / one[1], b) for b, v in one.items() if b > 1)
+            targets.append({"target": f"{row['variant']}: batched img/s ≥ batch-1 img/s (threads 1, every batch)",
+                            "value": worst[0], "unit": f"× (worst: batch {worst[1]})", "met": worst[0] >= 1.0})
+    if pipeline and pipeline.get("status") == "ok":
+        batched = pipeline["modes"].get("batched", {})
+        if "frames_per_s" in batched:
+            targets.append({"target": "pipeline ≥ 300 frames/s (640×480, 1-6 digits, 1 thread)",
+                            "value": batched["frames_per_s"], "unit": "frames/s",
+                            "met": batched["frames_per_s"] >= 300})
+        cold = pipeline.get("cold_start", {})
+        if "median_s" in cold:
+            targets.append({"target": "cold start ≤ 1.5 s (launch → first JSON result)", "value": cold["median_s"],
+                            "unit": "s", "met": cold["median_s"] <= 1.5})
+        rss = pipeline.get("rss_mb")
+        if rss is not None:
+            targets.append({"target": "pipeline RSS ≤ 150 MB", "value": rss, "unit": "MB", "met": rss <= 150})
+    return targets
+
+
+# ------------------------------------------------------------------------------------------- a run
+
+def run_benchmarks(models: list[Path], config: BenchConfig, out_dir: Path, data_dir: str | None,
+                   command: list[str], pipeline: bool = True, pipeline_model: Path | None = None,
+                   pipeline_frames: int = 100, seed: int = 0) -> dict:
+    """Benchmark every model, Keras and the pipeline; return everything as one JSON-able dict."""
+    from edge_runtime.backend import load_backend
+    from train.mnist import load_test_split, normalize, resolve_data_dir
+
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    backend = load_backend(config.backend)
+    resolved = resolve_data_dir(data_dir)
+    if resolved is None:
+        raise FileNotFoundError("no MNIST test set: pass --data-dir DIR or set MNIST_DIR to a folder with "
+                                "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")
+    x_test, y_test = load_test_split(resolved)
+    n = len(x_test) if config.test_images is None else min(config.test_images, len(x_test))
+    images, labels = normalize(x_test[:n]), y_test[:n].astype(np.int64)
+    results: dict[str, Any] = {
+        "schema": 1, "quick": config.quick, "config": asdict(config), "mnist": str(resolved),
+        "machine": machine_info(backend.name, backend.version, command),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    progress(f"{len(models)} model(s), {n} test images, backend {backend.name} {backend.version}"
+             + (" (quick mode)" if config.quick else ""))
+    try:
+        baseline = baseline_rss(backend.name)
+    except RuntimeError as exc:
+        baseline = {"error": one_line(exc)}
+    results["baseline_rss"] = baseline
+    bench = ModelBench(config, images, labels, backend.name, backend.interpreter_cls,
+                       baseline.get("hwm_mb"), paths=list(models))
+    rows = [bench.run(path, name) for path, name in zip(models, variant_names(models))]
+    results["models"] = rows
+
+    results["keras"] = {}
+    if config.keras:
+        for keras_path in sorted({row["keras_model"] for row in rows if row.get("keras_model")}):
+            progress(f"Keras reference {keras_path} (TensorFlow subprocess)")
+            keras_started = time.perf_counter()
+            try:
+                results["keras"][keras_path] = keras_reference(Path(keras_path), images, config)
+            except Exception as exc:  # noqa: BLE001
+                results["keras"][keras_path] = {"model": keras_path, "error": one_line(exc)}
+                progress(f"Keras {keras_path}: FAILED: {one_line(exc)}")
+            results["keras"][keras_path]["bench_s"] = time.perf_counter() - keras_started
+        for row in rows:
+            ref = results["keras"].get(row.get("keras_model") or "")
+            if ref and "eager_latency_us" in ref and "latency_us" in row:
+                row["keras"] = _keras_comparison(row, ref)
+            elif ref:
+                row["keras"] = {"error": ref.get("error", "no measurement")}
+    if config.keras and results["keras"]:
+        results["machine"]["tensorflow"] = next((r["versions"]["tensorflow"] for r in results["keras"].values()
+                                                 if "versions" in r), None)
+        results["machine"]["keras"] = next((r["versions"]["keras"] for r in results["keras"].values()
+                                            if "versions" in r), None)
+
+    results["ratios"] = _twin_ratios(rows)
+    results["pipeline"] = None
+    if pipeline:
+        from benchmarks.pipeline_bench import PipelineConfig, bench_pipeline, pick_pipeline_model
+
+        model = pipeline_model or pick_pipeline_model([Path(r["path"]) for r in rows if r["status"] == "ok"])
+        if model is None:
+            results["pipeline"] = {"status": "error", "error": "no working model to run the pipeline with"}
+        else:
+            pconfig = PipelineConfig(frames=pipeline_frames, seed=seed, backend=config.backend, quick=config.quick,
+                                     cold_runs=2 if config.quick else 3,
+                                     min_seconds=0.5 if config.quick else 3.0)
+            pipeline_started = time.perf_counter()
+            results["pipeline"] = bench_pipeline(Path(model), pconfig, out_dir, x_test, y_test)
+            results["pipeline"]["bench_s"] = time.perf_counter() - pipeline_started
+    results["targets"] = evaluate_targets(rows, results["pipeline"])
+    results["tensorflow_imported_in_bench_process"] = "tensorflow" in sys.modules
+    results["machine"]["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    results["duration_s"] = time.perf_counter() - started
+    return results
+
+
+def _keras_comparison(row: dict, ref: dict) -> dict:
+    """LiteRT vs Keras for one variant: per-image p50 ratio, and throughput ratio at each batch size."""
+    comparison = {"model": ref["model"], "eager_p50_us": ref["eager_latency_us"]["p50"],
+                  "eager_p99_us": ref["eager_latency_us"]["p99"], "first_call_ms": ref["first_call_ms"],
+                  "hwm_mb": ref["hwm_mb"], "litert_p50_us": row["latency_us"]["p50"],
+                  "speedup_eager_p50": ref["eager_latency_us"]["p50"] / row["latency_us"]["p50"], "predict": []}
+    litert = {p["batch"]: p["images_per_s"] for p in row.get("throughput", [])
+              if p["threads"] == 1 and "images_per_s" in p}
+    for p in ref["predict"]:
+        entry = {"batch": p["batch"], "keras_images_per_s": p["images_per_s"], "keras_call_ms_p50": p["call_ms_p50"]}
+        if p["batch"] in litert:
+            entry["litert_images_per_s"] = litert[p["batch"]]
+            entry["speedup"] = litert[p["batch"]] / p["images_per_s"]
+        comparison["predict"].append(entry)
+    if "memory" in row:
+        comparison["rss_ratio"] = ref["hwm_mb"] / row["memory"]["hwm_mb"]
+    return comparison
+
+
+def _twin_ratios(rows: list[dict]) -> list[dict]:
+    """Each quantized variant against its float32 twin: size, latency and throughput ratios."""
+    by_path = {str(Path(r["path"]).resolve()): r for r in rows if r.get("status") == "ok"}
+    ratios = []
+    for row in rows:
+        twin = by_path.get(str(Path(row["float_twin"]).resolve())) if row.get("float_twin") else None
+        if row.get("status") != "ok" or twin is None or twin is row:
+            continue
+        entry = {"variant": row["variant"], "float": twin["variant"],
+                 "size_ratio": twin["size_bytes"] / row["size_bytes"],
+                 "p50_speedup": twin["latency_us"]["p50"] / row["latency_us"]["p50"],
+                 "accuracy_delta": row["accuracy_delta_vs_float"], "agreement": row["agreement_with_float"]}
+        if "best_images_per_s" in row and "best_images_per_s" in twin:
+            entry["throughput_ratio"] = row["best_images_per_s"]["images_per_s"] / twin["best_images_per_s"]["images_per_s"]
+        if "memory" in row and "memory" in twin:
+            entry["rss_ratio"] = twin["memory"]["hwm_mb"] / row["memory"]["hwm_mb"]
+        ratios.append(entry)
+    return ratios

@@ -1,0 +1,244 @@
+"""End-to-end reading evaluation on a camera_synth dataset: detection, grouping, classification.
+
+    python -m benchmarks.reading_eval --data /tmp/synth --model runs/x/model.tflite [--json]
+    python -m benchmarks.reading_eval --data /tmp/synth            # detection and grouping only
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import cv2
+import numpy as np
+
+from benchmarks.camera_synth import read_dataset
+from edge_runtime.detect import DetectConfig, find_digits
+from edge_runtime.grouping import group_numbers
+
+Box = Sequence[int]
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    boxes_match: bool          # detected boxes ↔ truth digit boxes one-to-one at IoU > threshold
+    grouping_right: bool       # … and the detections form exactly the true numbers, digits in order
+    numbers_true: int
+    numbers_read: int          # true numbers read exactly (right digits, right grouping, right labels)
+    extra_numbers: int         # predicted numbers that match no true number
+    digits_true: int
+    digits_found: int          # true digits matched by a detection
+    digits_correct: int        # … and classified right
+    false_detections: int      # detections matching no true digit
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_boxes(pred: Sequence[Box], truth: Sequence[Box], threshold: float = 0.5) -> dict[int, int]:
+    """Greedy one-to-one matching by IoU: {pred index: truth index} for pairs above `threshold`."""
+    pairs = sorted(((iou(p, t), i, j) for i, p in enumerate(pred) for j, t in enumerate(truth)), reverse=True)
+    used_p: set[int] = set()
+    used_t: set[int] = set()
+    out = {}
+    for score, i, j in pairs:
+        if score <= threshold:
+            break
+        if i not in used_p and j not in used_t:
+            out[i] = j
+            used_p.add(i)
+            used_t.add(j)
+    return out
+
+
+def score_frame(truth: dict[str, Any], boxes: Sequence[Box], numbers: Sequence[Sequence[int]],
+                labels: Sequence[int] | None, iou_threshold: float = 0.5) -> FrameResult:
+    """Compare one frame's detections (boxes, grouping into numbers, optional labels) with its truth."""
+    true_boxes, true_labels, true_numbers = [], [], []
+    for number in truth["numbers"]:
+        ids = []
+        for d in number["digits"]:
+            ids.append(len(true_boxes))
+            true_boxes.append(d["box"])
+            true_labels.append(d["label"])
+        true_numbers.append(tuple(ids))
+    match = match_boxes(boxes, true_boxes, iou_threshold)
+    boxes_match = len(match) == len(boxes) == len(true_boxes)
+    pred_numbers = [tuple(match.get(i, -1 - i) for i in number) for number in numbers]
+    grouping_right = boxes_match and sorted(pred_numbers) == sorted(true_numbers)
+    pred_set = set(pred_numbers)
+    read = extra = 0
+    correct = 0
+    if labels is not None:
+        correct = sum(1 for i, j in match.items() if labels[i] == true_labels[j])
+        for number, pn in zip(numbers, pred_numbers):
+            if pn in true_numbers and all(labels[i] == true_labels[j] for i, j in zip(number, pn)):
+                read += 1
+            else:
+                extra += pn not in true_numbers
+    else:
+        extra = sum(1 for pn in pred_numbers if pn not in true_numbers)
+        read = sum(1 for tn in true_numbers if tn in pred_set)  # grouping only
+    return FrameResult(boxes_match, grouping_right, len(true_numbers), read, extra, len(true_boxes),
+                       len(match), correct, len(boxes) - len(match))
+
+
+def _load_classifier(model_path: str):
+    """The runtime's classifier; a minimal LiteRT wrapper while edge_runtime.classifier does not exist."""
+    try:
+        from edge_runtime.classifier import Classifier  # noqa: PLC0415
+        return Classifier(model_path)
+    except ImportError:
+        return _LiteRTClassifier(model_path)
+
+
+class _LiteRTClassifier:
+    """Fallback: float or int8 TFLite model, (N, 28, 28) float32 in [0, 1] → (N, 10) probabilities."""
+
+    def __init__(self, model_path: str):
+        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
+
+        self.interpreter = Interpreter(model_path=model_path, num_threads=1)
+        self.interpreter.allocate_tensors()
+        self.inp = self.interpreter.get_input_details()[0]
+        self.out = self.interpreter.get_output_details()[0]
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        results = []
+        for image in np.asarray(batch, np.float32):
+            x = image.reshape(self.inp["shape"][1:])[None]
+            scale, zero = self.inp["quantization"]
+            if scale:
+                info = np.iinfo(self.inp["dtype"])
+                x = np.clip(np.round(x / scale + zero), info.min, info.max)
+            self.interpreter.set_tensor(self.inp["index"], x.astype(self.inp["dtype"]))
+            self.interpreter.invoke()
+            y = self.interpreter.get_tensor(self.out["index"]).astype(np.float32)
+            scale, zero = self.out["quantization"]
+            if scale:
+                y = (y - zero) * scale
+            results.append(y.reshape(-1))
+        probs = np.stack(results)
+        if probs.min() < 0 or not np.allclose(probs.sum(axis=1), 1, atol=0.05):
+            e = np.exp(probs - probs.max(axis=1, keepdims=True))
+            probs = e / e.sum(axis=1, keepdims=True)
+        return probs
+
+
+def _percentiles(values: Sequence[float]) -> dict[str, float]:
+    a = np.asarray(values, dtype=np.float64) * 1000.0
+    if a.size == 0:
+        return {}
+    return {"p50_ms": float(np.percentile(a, 50)), "p90_ms": float(np.percentile(a, 90)),
+            "p99_ms": float(np.percentile(a, 99)), "mean_ms": float(a.mean())}
+
+
+def evaluate_reading(dataset_dir: str | os.PathLike, model_path: str | os.PathLike | None = None,
+                     config: DetectConfig = DetectConfig(), iou_threshold: float = 0.5,
+                     threads: int = 1) -> dict[str, Any]:
+    """Read every frame of a camera_synth dataset; rates, counts and per-frame latency (single thread)."""
+    cv2.setNumThreads(threads)
+    classifier = _load_classifier(str(model_path)) if model_path else None
+    results: list[FrameResult] = []
+    t_detect, t_classify, failures = [], [], []
+    for frame, truth in read_dataset(dataset_dir):
+        t0 = time.perf_counter()
+        cands = find_digits(frame, config)
+        boxes = [c.box for c in cands]
+        numbers = group_numbers(boxes)
+        t1 = time.perf_counter()
+        labels = None
+        if classifier is not None:
+            labels = []
+            if cands:
+                probs = classifier.predict(np.stack([c.image for c in cands]).astype(np.float32))
+                labels = [int(k) for k in np.argmax(probs, axis=1)]
+            t_classify.append(time.perf_counter() - t1)
+        t_detect.append(t1 - t0)
+        r = score_frame(truth, boxes, numbers, labels, iou_threshold)
+        results.append(r)
+        if not r.grouping_right or (labels is not None and r.numbers_read < r.numbers_true):
+            failures.append(truth["file"])
+    n_numbers = sum(r.numbers_true for r in results)
+    n_digits = sum(r.digits_true for r in results)
+    report: dict[str, Any] = {
+        "frames": len(results),
+        "numbers": n_numbers,
+        "digits": n_digits,
+        "detection_match_rate": float(np.mean([r.boxes_match for r in results])) if results else 0.0,
+        "detection_grouping_rate": float(np.mean([r.grouping_right for r in results])) if results else 0.0,
+        "digit_recall": sum(r.digits_found for r in results) / max(1, n_digits),
+        "false_detections": sum(r.false_detections for r in results),
+        "detect_preprocess_group": _percentiles(t_detect),
+        "model": str(model_path) if model_path else None,
+        "threads": threads,
+        "opencv": cv2.__version__,
+        "numpy": np.__version__,
+        "cpu": platform.processor() or platform.machine(),
+        "failures": failures,
+    }
+    if classifier is not None:
+        report.update({
+            "numbers_exact_rate": sum(r.numbers_read for r in results) / max(1, n_numbers),
+            "frames_all_read": float(np.mean([r.numbers_read == r.numbers_true and r.extra_numbers == 0
+                                              for r in results])),
+            "digit_accuracy": sum(r.digits_correct for r in results) / max(1, n_digits),
+            "digit_accuracy_of_detected": sum(r.digits_correct for r in results)
+            / max(1, sum(r.digits_found for r in results)),
+            "extra_numbers": sum(r.extra_numbers for r in results),
+            "classify": _percentiles(t_classify),
+            "end_to_end": _percentiles([a + b for a, b in zip(t_detect, t_classify)]),
+        })
+    else:
+        report["numbers_grouped_rate"] = sum(r.numbers_read for r in results) / max(1, n_numbers)
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Evaluate detection + reading on a camera_synth dataset.")
+    parser.add_argument("--data", required=True, help="dataset folder written by benchmarks.camera_synth")
+    parser.add_argument("--model", default=None, help="TFLite classifier; omit to evaluate detection only")
+    parser.add_argument("--iou", type=float, default=0.5, help="IoU above which a detection matches a digit")
+    parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (1 = the Pi-like measurement)")
+    parser.add_argument("--json", action="store_true", help="print the full report as JSON")
+    args = parser.parse_args(argv)
+    try:
+        report = evaluate_reading(args.data, args.model, iou_threshold=args.iou, threads=args.threads)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    timing = report["detect_preprocess_group"]
+    print(f"frames {report['frames']}  numbers {report['numbers']}  digits {report['digits']}")
+    print(f"detection: boxes one-to-one {report['detection_match_rate']:.1%}  + grouping "
+          f"{report['detection_grouping_rate']:.1%}  digit recall {report['digit_recall']:.1%}  "
+          f"false detections {report['false_detections']}")
+    print(f"detect+preprocess+group: p50 {timing['p50_ms']:.2f} ms  p90 {timing['p90_ms']:.2f} ms  "
+          f"p99 {timing['p99_ms']:.2f} ms  ({1000 / timing['mean_ms']:.0f} frames/s, {report['threads']} thread)")
+    if "numbers_exact_rate" in report:
+        print(f"reading ({report['model']}): numbers exact {report['numbers_exact_rate']:.1%}  frames all read "
+              f"{report['frames_all_read']:.1%}  digit accuracy {report['digit_accuracy']:.1%} "
+              f"(of detected {report['digit_accuracy_of_detected']:.1%})  extra numbers {report['extra_numbers']}")
+        e2e = report["end_to_end"]
+        print(f"end to end: p50 {e2e['p50_ms']:.2f} ms  p99 {e2e['p99_ms']:.2f} ms")
+    if report["failures"]:
+        print(f"{len(report['failures'])} frames with errors, e.g. {', '.join(report['failures'][:8])}",
+              file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
