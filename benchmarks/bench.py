@@ -39,6 +39,7 @@ class BenchConfig:
     test_images: int | None = None  # None: the full 10,000 MNIST test images
     min_seconds: float = 0.5      # each throughput point runs at least this long...
     min_invokes: int = 20         # ...and at least this many invokes
+    throughput_rounds: int = 5    # batch sizes take turns this many times; each point is its median round
     init_repeats: int = 5         # fresh interpreters for init / first-inference times (median)
     probe_runs: int = 200         # single-image invokes in the RSS probe process
     keras: bool = True            # also time the .keras model in a TensorFlow subprocess
@@ -49,7 +50,7 @@ class BenchConfig:
 
 
 QUICK = dict(threads=(1, 2), batch_sizes=(1, 32), runs=200, warmup=20, test_images=1000, min_seconds=0.1,
-             min_invokes=10, init_repeats=3, probe_runs=50, keras_runs=30, keras_min_seconds=0.2)
+             min_invokes=10, throughput_rounds=3, init_repeats=3, probe_runs=50, keras_runs=30, keras_min_seconds=0.2)
 
 
 def progress(message: str) -> None:
@@ -410,6 +411,41 @@ def keras_reference(keras_path: Path, images: np.ndarray, config: BenchConfig) -
                            "note": "0 = TensorFlow's default (all cores)"}}
 
 
+def measure_throughput(classifier, inputs: np.ndarray, threads: int, config: BenchConfig) -> list[dict]:
+    """Images/s at each batch size for one thread count.
+
+    The batch sizes take turns in `throughput_rounds` rounds, and each point reports the median round:
+    a burst of load from another process then spoils one round of one point, not the comparison.
+    """
+    prepared: dict[int, tuple[Any, list[np.ndarray]]] = {}
+    points: dict[int, dict[str, Any]] = {}
+    for batch in config.batch_sizes:
+        points[batch] = {"threads": threads, "batch": batch}
+        try:
+            interpreter = classifier.interpreter_for(batch)
+        except (ValueError, RuntimeError) as exc:  # a model converted with a fixed batch size
+            points[batch]["error"] = one_line(exc)
+            continue
+        batches = [np.ascontiguousarray(np.resize(inputs[(i * batch) % len(inputs):], (batch, *inputs.shape[1:])))
+                   for i in range(4)]
+        prepared[batch] = (interpreter, batches)
+    rounds = max(1, config.throughput_rounds)
+    times: dict[int, list[np.ndarray]] = {batch: [] for batch in prepared}
+    for _ in range(rounds):
+        for batch, (interpreter, batches) in prepared.items():
+            times[batch].append(time_for(interpreter, batches, config.min_seconds / rounds,
+                                         max(3, config.min_invokes // rounds)))
+    for batch, chunks in times.items():
+        rates = [batch * t.size / float(t.sum()) for t in chunks]
+        t = np.concatenate(chunks)
+        points[batch].update(
+            images_per_s=float(np.median(rates)), images_per_s_overall=batch * t.size / float(t.sum()),
+            images_per_s_rounds=rates, image_us=1e6 / float(np.median(rates)),
+            invoke_us_p50=float(np.median(t)) * 1e6, invoke_us_p99=float(np.percentile(t, 99)) * 1e6,
+            invokes=int(t.size), seconds=float(t.sum()), rounds=rounds)
+    return list(points.values())
+
+
 # ------------------------------------------------------------------------------------ one variant
 
 @dataclass
@@ -475,43 +511,31 @@ class ModelBench:
         row["test_images"] = int(len(self.images))
         row["accuracy"] = float(np.mean(predicted == self.labels))
         twin = float_twin(path, sidecar, self.paths)
-        if twin is not None:
-            twin_predicted = self.predictions(twin)
-            row["float_twin"] = str(twin)
-            row["agreement_with_float"] = float(np.mean(predicted == twin_predicted))
-            row["accuracy_delta_vs_float"] = row["accuracy"] - float(np.mean(twin_predicted == self.labels))
-        else:
-            row["float_twin"] = None
+        row["float_twin"] = None
+        if twin is None:
             row["float_twin_note"] = "no float32 twin found (same stem with _float32, or same keras_model)"
+        else:
+            try:
+                twin_predicted = self.predictions(twin)
+                row["float_twin"] = str(twin)
+                row["agreement_with_float"] = float(np.mean(predicted == twin_predicted))
+                row["accuracy_delta_vs_float"] = row["accuracy"] - float(np.mean(twin_predicted == self.labels))
+            except (ValueError, OSError, RuntimeError) as exc:
+                row["float_twin_note"] = f"float32 twin {twin} failed: {one_line(exc)}"
 
         inputs = quantized_inputs(classifier, self.images[:256])
         singles = [np.ascontiguousarray(inputs[i:i + 1]) for i in range(len(inputs))]
         progress(f"{name}: init and first inference")
         row.update(measure_init(self.interpreter_cls, path, 1, singles[0], cfg.init_repeats))
         progress(f"{name}: per-image latency ({cfg.warmup} warm-up + {cfg.runs} timed runs)")
-        times = time_invokes(classifier._interpreter_for(1), singles, cfg.warmup, cfg.runs)
+        times = time_invokes(classifier.interpreter_for(1), singles, cfg.warmup, cfg.runs)
         row["latency_us"] = {**latency_stats(times), "warmup": cfg.warmup, "threads": 1, "batch": 1}
 
         progress(f"{name}: throughput at batch {list(cfg.batch_sizes)} × threads {list(cfg.threads)}")
         row["throughput"] = []
         for threads in cfg.threads:
             tclassifier = classifier if threads == 1 else Classifier(path, cfg.backend, threads=threads)
-            for batch in cfg.batch_sizes:
-                point: dict[str, Any] = {"threads": threads, "batch": batch}
-                try:
-                    interpreter = tclassifier._interpreter_for(batch)
-                    batches = [np.ascontiguousarray(np.resize(inputs[(i * batch) % len(inputs):], (batch, *inputs.shape[1:])))
-                               for i in range(4)]
-                    t = time_for(interpreter, batches, cfg.min_seconds, cfg.min_invokes)
-                    point.update(images_per_s=batch * t.size / float(t.sum()),
-                                 images_per_s_at_p50=batch / float(np.median(t)),
-                                 invoke_us_p50=float(np.median(t)) * 1e6,
-                                 invoke_us_p99=float(np.percentile(t, 99)) * 1e6,
-                                 image_us=float(t.sum()) / (batch * t.size) * 1e6, invokes=int(t.size),
-                                 seconds=float(t.sum()))
-                except (ValueError, RuntimeError) as exc:
-                    point["error"] = one_line(exc)
-                row["throughput"].append(point)
+            row["throughput"] += measure_throughput(tclassifier, inputs, threads, cfg)
         one = [p for p in row["throughput"] if p["threads"] == 1 and "images_per_s" in p]
         if one:
             best = max(one, key=lambda p: p["images_per_s"])
@@ -705,7 +729,8 @@ def _twin_ratios(rows: list[dict]) -> list[dict]:
                  "p50_speedup": twin["latency_us"]["p50"] / row["latency_us"]["p50"],
                  "accuracy_delta": row["accuracy_delta_vs_float"], "agreement": row["agreement_with_float"]}
         if "best_images_per_s" in row and "best_images_per_s" in twin:
-            entry["throughput_ratio"] = row["best_images_per_s"]["images_per_s"] / twin["best_images_per_s"]["images_per_s"]
+            entry["throughput_ratio"] = (row["best_images_per_s"]["images_per_s"]
+                                         / twin["best_images_per_s"]["images_per_s"])
         if "memory" in row and "memory" in twin:
             entry["rss_ratio"] = twin["memory"]["hwm_mb"] / row["memory"]["hwm_mb"]
         ratios.append(entry)

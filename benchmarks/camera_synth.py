@@ -119,11 +119,11 @@ def _layout(digits_pool: np.ndarray, labels_pool: np.ndarray, rng: np.random.Gen
             x += cov.shape[1]
         width = x
         height = max(c.shape[0] for _, c, _ in digits) + 2 * config.baseline_jitter * h_num
+        if width >= config.width - 2 * margin or height >= config.height - 2 * margin:
+            return None  # too big for this frame: the caller retries with smaller digits
         for _ in range(60):
-            x0 = rng.uniform(margin, config.width - margin - width) if config.width - 2 * margin > width else -1
-            y0 = rng.uniform(margin, config.height - margin - height) if config.height - 2 * margin > height else -1
-            if x0 < 0 or y0 < 0:
-                return None
+            x0 = rng.uniform(margin, config.width - margin - width)
+            y0 = rng.uniform(margin, config.height - margin - height)
             box = (x0, y0, x0 + width, y0 + height, h_num)
             if all(not _too_close(box, other, config) for other in placed):
                 break
@@ -142,6 +142,7 @@ def _layout(digits_pool: np.ndarray, labels_pool: np.ndarray, rng: np.random.Gen
 
 
 def _too_close(a: tuple, b: tuple, config: SynthConfig) -> bool:
+    """Two numbers (x0, y0, x1, y1, h) that would be ambiguous to group: same line and near."""
     h = max(a[4], b[4])
     v_gap = max(a[1], b[1]) - min(a[3], b[3])
     h_gap = max(a[0], b[0]) - min(a[2], b[2])
@@ -234,7 +235,8 @@ def _distractors(shape: tuple[int, int], pad: int, numbers: list[list[_PlacedDig
         if _clear_of(rects, max(min(xs), 0), max(min(ys), 0), min(max(xs), w), min(max(ys), h)):
             cv2.fillPoly(paper, [np.array([pt(x, y) for x, y in poly], np.int32)], 0.0, cv2.LINE_AA, shift=4)
             kinds.append("page_edge")
-    return marks, paper, kinds
+    # Ruled and margin lines are printed on the paper, not on the table beyond its edge.
+    return marks * paper, paper, kinds
 
 
 def _smooth_noise(shape: tuple[int, int], cell: int, rng: np.random.Generator) -> np.ndarray:
@@ -283,6 +285,109 @@ def _blur(img: np.ndarray, h_digit: float, rng: np.random.Generator) -> tuple[np
     return cv2.filter2D(img, -1, kernel / kernel.sum()), f"motion:{length:.1f}"
 
 
+def _page_reflectance(numbers: list[list[_PlacedDigit]], shape: tuple[int, int], pad: int,
+                      rng: np.random.Generator, config: SynthConfig) -> tuple[np.ndarray, dict[str, Any]]:
+    """BGR reflectance of the page (plus `pad` px around it): paper or board, ink, marks, table."""
+    h, w = shape
+    ph, pw = h + 2 * pad, w + 2 * pad
+    coverage = np.zeros((ph, pw), np.float32)
+    for number in numbers:
+        for d in number:
+            ch, cw = d.coverage.shape
+            region = coverage[d.y + pad:d.y + pad + ch, d.x + pad:d.x + pad + cw]
+            np.maximum(region, d.coverage[:region.shape[0], :region.shape[1]], out=region)
+    marks, paper_mask, kinds = _distractors(shape, pad, numbers, rng, config)
+
+    dark_on_light = bool(rng.random() < config.dark_on_light_prob)
+    if dark_on_light:
+        paper_r = rng.uniform(0.65, 0.95)
+        ink_r = rng.uniform(0.03, paper_r - config.min_contrast)
+        table_r = rng.uniform(0.08, 0.45)
+    else:
+        paper_r = rng.uniform(0.06, 0.28)
+        ink_r = rng.uniform(paper_r + config.min_contrast + 0.1, 0.92)
+        table_r = rng.uniform(0.4, 0.8)
+    # float32 throughout: the frame-sized arithmetic is most of the generator's time.
+    paper_c = np.clip(paper_r * _tint(rng, 0.06), 0, 1).astype(np.float32)
+    ink_c = np.clip(ink_r * _tint(rng, 0.15), 0, 1).astype(np.float32)
+    table_c = np.clip(table_r * _tint(rng, 0.2), 0, 1).astype(np.float32)
+
+    # Texture: paper fibres and low-frequency blotches; chalk is grainy, pen ink a little uneven.
+    texture = 1 + 0.03 * _smooth_noise((ph, pw), 40, rng) \
+        + rng.uniform(0.005, 0.03) * rng.standard_normal((ph, pw), dtype=np.float32)
+    ink_density = np.clip(1 - 0.08 * np.abs(_smooth_noise((ph, pw), 12, rng)), 0.6, 1)
+    if not dark_on_light:
+        ink_density *= np.clip(1 - 0.25 * rng.random((ph, pw), dtype=np.float32), 0, 1)
+    cov = np.clip(coverage * ink_density, 0, 1)[..., None]
+    mk = np.clip(marks, 0, 1)[..., None]
+    pm = paper_mask[..., None]
+    base = (paper_c * pm + table_c * (1 - pm)) * texture[..., None]
+    refl = base * (1 - cov) + ink_c * cov
+    refl = refl * (1 - mk) + ink_c * mk
+    info = {"polarity": "dark_on_light" if dark_on_light else "light_on_dark", "distractors": kinds,
+            "contrast": round(float(abs(paper_r - ink_r)), 3)}
+    return refl, info
+
+
+def _camera_pose(numbers: list[list[_PlacedDigit]], rng: np.random.Generator, config: SynthConfig) -> np.ndarray:
+    """A page → frame homography that keeps every digit at least 4 px inside the frame."""
+    w, h = config.width, config.height
+    rects = np.array(_number_rects(numbers, pad=0.0), np.float32)
+    corners = np.concatenate([rects[:, [0, 1]], rects[:, [2, 1]], rects[:, [2, 3]], rects[:, [0, 3]]])[None]
+    for _ in range(50):
+        H = _homography(w, h, rng, config)
+        moved = cv2.perspectiveTransform(corners, H)[0]
+        if moved.min() >= 4 and (moved[:, 0].max() < w - 4) and (moved[:, 1].max() < h - 4):
+            return H
+    return np.eye(3)
+
+
+def _illumination(w: int, h: int, rng: np.random.Generator, config: SynthConfig) -> tuple[np.ndarray, float]:
+    """Light falling on the page: exposure, a linear gradient, vignetting and maybe a soft shadow edge."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    gx, gy = rng.uniform(-0.4, 0.4, 2)
+    light = rng.uniform(0.65, 1.1) * (1 + gx * (xx / w - 0.5) + gy * (yy / h - 0.5))
+    r2 = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / (w * w / 4 + h * h / 4)
+    light *= 1 - rng.uniform(0, 0.3) * r2
+    shadow = 0.0
+    if rng.random() < config.shadow_prob:
+        ang = rng.uniform(0, 2 * np.pi)
+        px, py = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
+        sigma = rng.uniform(8, 40)
+        # The soft edge is drawn at 1/4 resolution (a sigma-40 blur of the full frame is slow).
+        sx, sy = xx[::4, ::4], yy[::4, ::4]
+        side = ((sx - px) * np.cos(ang) + (sy - py) * np.sin(ang) > 0).astype(np.float32)
+        side = cv2.resize(cv2.GaussianBlur(side, (0, 0), sigma / 4), (w, h), interpolation=cv2.INTER_LINEAR)
+        shadow = rng.uniform(0.25, 0.6)
+        light *= 1 - shadow * side
+    return light, shadow
+
+
+def _truth_numbers(numbers: list[list[_PlacedDigit]], H: np.ndarray) -> list[dict[str, Any]]:
+    """Per number: text, box, and per digit label and box; a box bounds the digit's ink (coverage > 0.5)
+    mapped through the camera warp, so it is tight after rotation and perspective too."""
+    out = []
+    for number in numbers:
+        digits = []
+        for d in number:
+            ys, xs = np.nonzero(d.coverage > 0.5)
+            if ys.size == 0:
+                ys, xs = np.nonzero(d.coverage > 0)
+            pts = np.stack([xs + d.x + 0.5, ys + d.y + 0.5], axis=1).astype(np.float32)[None]
+            warped = cv2.perspectiveTransform(pts, H)[0]
+            x0, y0 = np.floor(warped.min(axis=0)).astype(int)
+            x1, y1 = np.ceil(warped.max(axis=0)).astype(int)
+            digits.append({"label": d.label, "box": [int(x0), int(y0), int(x1 - x0), int(y1 - y0)],
+                           "mnist_index": d.mnist_index})
+        x0 = min(dd["box"][0] for dd in digits)
+        y0 = min(dd["box"][1] for dd in digits)
+        x1 = max(dd["box"][0] + dd["box"][2] for dd in digits)
+        y1 = max(dd["box"][1] + dd["box"][3] for dd in digits)
+        out.append({"text": "".join(str(dd["label"]) for dd in digits), "box": [x0, y0, x1 - x0, y1 - y0],
+                    "digits": digits})
+    return sorted(out, key=lambda n: (n["box"][1], n["box"][0]))
+
+
 def make_frame(digits_pool: np.ndarray, labels_pool: np.ndarray, rng: np.random.Generator,
                config: SynthConfig = SynthConfig()) -> tuple[np.ndarray, dict[str, Any]]:
     """One BGR uint8 frame and its truth: numbers (text, box, per-digit label/box) in frame pixels."""
@@ -300,108 +405,31 @@ def make_frame(digits_pool: np.ndarray, labels_pool: np.ndarray, rng: np.random.
 
     # The page is drawn with a margin beyond the frame: the warp then never needs pixels from outside.
     pad = int(0.15 * max(w, h))
-    ph, pw = h + 2 * pad, w + 2 * pad
-    coverage = np.zeros((ph, pw), np.float32)
-    for number in numbers:
-        for d in number:
-            ch, cw = d.coverage.shape
-            region = coverage[d.y + pad:d.y + pad + ch, d.x + pad:d.x + pad + cw]
-            np.maximum(region, d.coverage[:region.shape[0], :region.shape[1]], out=region)
-    marks, paper_mask, kinds = _distractors((h, w), pad, numbers, rng, config)
-
-    # Reflectances (per BGR channel): paper/board, ink/chalk, the table beyond the page edge.
-    dark_on_light = bool(rng.random() < config.dark_on_light_prob)
-    if dark_on_light:
-        paper_r = rng.uniform(0.65, 0.95)
-        ink_r = rng.uniform(0.03, paper_r - config.min_contrast)
-        table_r = rng.uniform(0.08, 0.45)
-    else:
-        paper_r = rng.uniform(0.06, 0.28)
-        ink_r = rng.uniform(paper_r + config.min_contrast + 0.1, 0.92)
-        table_r = rng.uniform(0.4, 0.8)
-    paper_c = np.clip(paper_r * _tint(rng, 0.06), 0, 1)
-    ink_c = np.clip(ink_r * _tint(rng, 0.15), 0, 1)
-    table_c = np.clip(table_r * _tint(rng, 0.2), 0, 1)
-
-    # Texture: paper fibres and low-frequency blotches; chalk is grainy, pen ink a little uneven.
-    texture = 1 + 0.03 * _smooth_noise((ph, pw), 40, rng) \
-        + rng.uniform(0.005, 0.03) * rng.standard_normal((ph, pw)).astype(np.float32)
-    ink_density = np.clip(1 - 0.08 * np.abs(_smooth_noise((ph, pw), 12, rng)), 0.6, 1)
-    if not dark_on_light:
-        ink_density *= np.clip(1 - 0.25 * rng.random((ph, pw), dtype=np.float32), 0, 1)
-    cov = np.clip(coverage * ink_density, 0, 1)[..., None]
-    mk = np.clip(marks, 0, 1)[..., None]
-    pm = paper_mask[..., None]
-    base = (paper_c * pm + table_c * (1 - pm)) * texture[..., None]
-    refl = base * (1 - cov) + ink_c * cov
-    refl = refl * (1 - mk) + ink_c * mk
-
-    rects = np.array(_number_rects(numbers, pad=0.0), np.float32)
-    corners = np.concatenate([rects[:, [0, 1]], rects[:, [2, 1]], rects[:, [2, 3]], rects[:, [0, 3]]])[None]
-    for _ in range(50):  # the warp must keep every digit inside the frame
-        H = _homography(w, h, rng, config)
-        moved = cv2.perspectiveTransform(corners, H)[0]
-        if moved.min() >= 4 and (moved[:, 0].max() < w - 4) and (moved[:, 1].max() < h - 4):
-            break
-    else:
-        H = np.eye(3)
+    refl, info = _page_reflectance(numbers, (h, w), pad, rng, config)
+    H = _camera_pose(numbers, rng, config)
     from_canvas = H @ np.array([[1, 0, -pad], [0, 1, -pad], [0, 0, 1]], np.float64)
     refl = cv2.warpPerspective(refl, from_canvas, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-    # Illumination: exposure, a linear gradient, vignetting and maybe a soft shadow edge.
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    gx, gy = rng.uniform(-0.4, 0.4, 2)
-    light = rng.uniform(0.65, 1.1) * (1 + gx * (xx / w - 0.5) + gy * (yy / h - 0.5))
-    r2 = ((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / (w * w / 4 + h * h / 4)
-    light *= 1 - rng.uniform(0, 0.3) * r2
-    shadow = 0.0
-    if rng.random() < config.shadow_prob:
-        ang = rng.uniform(0, 2 * np.pi)
-        px, py = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
-        side = ((xx - px) * np.cos(ang) + (yy - py) * np.sin(ang) > 0).astype(np.float32)
-        sigma = rng.uniform(8, 40)
-        side = cv2.GaussianBlur(side, (0, 0), sigma)
-        shadow = rng.uniform(0.25, 0.6)
-        light *= 1 - shadow * side
+    light, shadow = _illumination(w, h, rng, config)
     img = 255.0 * refl * (light[..., None] * _tint(rng, 0.08))
 
+    # The camera: optics blur, sensor noise (read + shot), 8-bit quantization, JPEG.
     img, blur_kind = _blur(img, base_h, rng)
     read_sigma = rng.uniform(*config.read_noise)
     shot = rng.uniform(0.0, 0.3)
     noise_sd = np.sqrt(read_sigma ** 2 + shot * np.clip(img, 0, None))
-    img = img + noise_sd * rng.standard_normal(img.shape).astype(np.float32)
+    img = img + noise_sd * rng.standard_normal(img.shape, dtype=np.float32)
     frame = np.clip(img + 0.5, 0, 255).astype(np.uint8)
     quality = int(rng.integers(config.jpeg_quality[0], config.jpeg_quality[1] + 1))
-    ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    _, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
     frame = cv2.imdecode(buf, cv2.IMREAD_COLOR)
 
-    truth_numbers = []
-    for number in numbers:
-        digits = []
-        for d in number:
-            ys, xs = np.nonzero(d.coverage > 0.5)
-            if ys.size == 0:
-                ys, xs = np.nonzero(d.coverage > 0)
-            pts = np.stack([xs + d.x + 0.5, ys + d.y + 0.5], axis=1).astype(np.float32)[None]
-            warped = cv2.perspectiveTransform(pts, H)[0]
-            x0, y0 = np.floor(warped.min(axis=0)).astype(int)
-            x1, y1 = np.ceil(warped.max(axis=0)).astype(int)
-            digits.append({"label": d.label, "box": [int(x0), int(y0), int(x1 - x0), int(y1 - y0)],
-                           "mnist_index": d.mnist_index})
-        xs0 = min(dd["box"][0] for dd in digits)
-        ys0 = min(dd["box"][1] for dd in digits)
-        xs1 = max(dd["box"][0] + dd["box"][2] for dd in digits)
-        ys1 = max(dd["box"][1] + dd["box"][3] for dd in digits)
-        truth_numbers.append({"text": "".join(str(dd["label"]) for dd in digits),
-                              "box": [xs0, ys0, xs1 - xs0, ys1 - ys0], "digits": digits})
-    truth_numbers.sort(key=lambda n: (n["box"][1], n["box"][0]))
     truth = {
-        "numbers": truth_numbers,
-        "polarity": "dark_on_light" if dark_on_light else "light_on_dark",
-        "distractors": kinds,
+        "numbers": _truth_numbers(numbers, H),
+        "polarity": info["polarity"],
+        "distractors": info["distractors"],
         "params": {"digit_height": round(base_h, 1), "blur": blur_kind, "jpeg_quality": quality,
                    "read_noise": round(float(read_sigma), 2), "shadow": round(float(shadow), 2),
-                   "contrast": round(float(abs(paper_r - ink_r)), 3)},
+                   "contrast": info["contrast"]},
     }
     return frame, truth
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -117,7 +116,8 @@ def _mode_summary(latencies: list[dict], walls: list[float], decode_ms: list[flo
                             "mean": float(values.mean())}
     seconds = float(np.sum(walls)) + float(np.sum(decode_ms)) / 1e3
     frames = len(latencies)
-    return {"frames_per_s": frames / seconds, "frames": frames, "seconds": seconds, "stages_ms": per_stage,
+    return {"frames_per_s": frames / seconds, "frames_per_s_without_decode": frames / float(np.sum(walls)),
+            "frames": frames, "seconds": seconds, "stages_ms": per_stage,
             "digits_per_frame": float(np.mean(digits)),
             "inference_us_per_digit": (per_stage["inference"]["mean"] * 1e3 / max(float(np.mean(digits)), 1e-9))}
 

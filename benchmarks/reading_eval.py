@@ -94,48 +94,6 @@ def score_frame(truth: dict[str, Any], boxes: Sequence[Box], numbers: Sequence[S
                        len(match), correct, len(boxes) - len(match))
 
 
-def _load_classifier(model_path: str):
-    """The runtime's classifier; a minimal LiteRT wrapper while edge_runtime.classifier does not exist."""
-    try:
-        from edge_runtime.classifier import Classifier  # noqa: PLC0415
-        return Classifier(model_path)
-    except ImportError:
-        return _LiteRTClassifier(model_path)
-
-
-class _LiteRTClassifier:
-    """Fallback: float or int8 TFLite model, (N, 28, 28) float32 in [0, 1] → (N, 10) probabilities."""
-
-    def __init__(self, model_path: str):
-        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
-
-        self.interpreter = Interpreter(model_path=model_path, num_threads=1)
-        self.interpreter.allocate_tensors()
-        self.inp = self.interpreter.get_input_details()[0]
-        self.out = self.interpreter.get_output_details()[0]
-
-    def predict(self, batch: np.ndarray) -> np.ndarray:
-        results = []
-        for image in np.asarray(batch, np.float32):
-            x = image.reshape(self.inp["shape"][1:])[None]
-            scale, zero = self.inp["quantization"]
-            if scale:
-                info = np.iinfo(self.inp["dtype"])
-                x = np.clip(np.round(x / scale + zero), info.min, info.max)
-            self.interpreter.set_tensor(self.inp["index"], x.astype(self.inp["dtype"]))
-            self.interpreter.invoke()
-            y = self.interpreter.get_tensor(self.out["index"]).astype(np.float32)
-            scale, zero = self.out["quantization"]
-            if scale:
-                y = (y - zero) * scale
-            results.append(y.reshape(-1))
-        probs = np.stack(results)
-        if probs.min() < 0 or not np.allclose(probs.sum(axis=1), 1, atol=0.05):
-            e = np.exp(probs - probs.max(axis=1, keepdims=True))
-            probs = e / e.sum(axis=1, keepdims=True)
-        return probs
-
-
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
     a = np.asarray(values, dtype=np.float64) * 1000.0
     if a.size == 0:
@@ -146,11 +104,20 @@ def _percentiles(values: Sequence[float]) -> dict[str, float]:
 
 def evaluate_reading(dataset_dir: str | os.PathLike, model_path: str | os.PathLike | None = None,
                      config: DetectConfig = DetectConfig(), iou_threshold: float = 0.5,
-                     threads: int = 1) -> dict[str, Any]:
-    """Read every frame of a camera_synth dataset; rates, counts and per-frame latency (single thread)."""
+                     min_confidence: float = 0.0, threads: int = 1) -> dict[str, Any]:
+    """Read every frame of a camera_synth dataset; rates, counts and per-frame latency (single thread).
+
+    Detection is scored on all candidates; reading (with a model) on those the classifier accepts
+    with at least `min_confidence`, regrouped, as edge_runtime.pipeline does.
+    """
     cv2.setNumThreads(threads)
-    classifier = _load_classifier(str(model_path)) if model_path else None
-    results: list[FrameResult] = []
+    classifier = None
+    if model_path:
+        from edge_runtime.classifier import Classifier  # noqa: PLC0415 - loads the TFLite runtime
+
+        classifier = Classifier(model_path, threads=threads)
+    detected: list[FrameResult] = []
+    read: list[FrameResult] = []
     t_detect, t_classify, failures = [], [], []
     for frame, truth in read_dataset(dataset_dir):
         t0 = time.perf_counter()
@@ -158,30 +125,39 @@ def evaluate_reading(dataset_dir: str | os.PathLike, model_path: str | os.PathLi
         boxes = [c.box for c in cands]
         numbers = group_numbers(boxes)
         t1 = time.perf_counter()
-        labels = None
-        if classifier is not None:
-            labels = []
-            if cands:
-                probs = classifier.predict(np.stack([c.image for c in cands]).astype(np.float32))
-                labels = [int(k) for k in np.argmax(probs, axis=1)]
-            t_classify.append(time.perf_counter() - t1)
         t_detect.append(t1 - t0)
-        r = score_frame(truth, boxes, numbers, labels, iou_threshold)
-        results.append(r)
-        if not r.grouping_right or (labels is not None and r.numbers_read < r.numbers_true):
+        detected.append(score_frame(truth, boxes, numbers, None, iou_threshold))
+        if classifier is None:
+            if not detected[-1].grouping_right:
+                failures.append(truth["file"])
+            continue
+        labels: list[int] = []
+        kept: list[Box] = []
+        if cands:
+            probs = classifier.predict(np.stack([c.image for c in cands]).astype(np.float32))
+            for c, p in zip(cands, probs):
+                if float(p.max()) >= min_confidence:
+                    kept.append(c.box)
+                    labels.append(int(np.argmax(p)))
+        t_classify.append(time.perf_counter() - t1)
+        r = score_frame(truth, kept, group_numbers(kept), labels, iou_threshold)
+        read.append(r)
+        if r.numbers_read < r.numbers_true or r.extra_numbers:
             failures.append(truth["file"])
-    n_numbers = sum(r.numbers_true for r in results)
-    n_digits = sum(r.digits_true for r in results)
+    n_numbers = sum(r.numbers_true for r in detected)
+    n_digits = sum(r.digits_true for r in detected)
     report: dict[str, Any] = {
-        "frames": len(results),
+        "frames": len(detected),
         "numbers": n_numbers,
         "digits": n_digits,
-        "detection_match_rate": float(np.mean([r.boxes_match for r in results])) if results else 0.0,
-        "detection_grouping_rate": float(np.mean([r.grouping_right for r in results])) if results else 0.0,
-        "digit_recall": sum(r.digits_found for r in results) / max(1, n_digits),
-        "false_detections": sum(r.false_detections for r in results),
+        "detection_match_rate": float(np.mean([r.boxes_match for r in detected])) if detected else 0.0,
+        "detection_grouping_rate": float(np.mean([r.grouping_right for r in detected])) if detected else 0.0,
+        "numbers_grouped_rate": sum(r.numbers_read for r in detected) / max(1, n_numbers),
+        "digit_recall": sum(r.digits_found for r in detected) / max(1, n_digits),
+        "false_detections": sum(r.false_detections for r in detected),
         "detect_preprocess_group": _percentiles(t_detect),
         "model": str(model_path) if model_path else None,
+        "min_confidence": min_confidence,
         "threads": threads,
         "opencv": cv2.__version__,
         "numpy": np.__version__,
@@ -190,18 +166,16 @@ def evaluate_reading(dataset_dir: str | os.PathLike, model_path: str | os.PathLi
     }
     if classifier is not None:
         report.update({
-            "numbers_exact_rate": sum(r.numbers_read for r in results) / max(1, n_numbers),
+            "numbers_exact_rate": sum(r.numbers_read for r in read) / max(1, n_numbers),
             "frames_all_read": float(np.mean([r.numbers_read == r.numbers_true and r.extra_numbers == 0
-                                              for r in results])),
-            "digit_accuracy": sum(r.digits_correct for r in results) / max(1, n_digits),
-            "digit_accuracy_of_detected": sum(r.digits_correct for r in results)
-            / max(1, sum(r.digits_found for r in results)),
-            "extra_numbers": sum(r.extra_numbers for r in results),
+                                              for r in read])),
+            "digit_accuracy": sum(r.digits_correct for r in read) / max(1, n_digits),
+            "digit_accuracy_of_detected": sum(r.digits_correct for r in read)
+            / max(1, sum(r.digits_found for r in read)),
+            "extra_numbers": sum(r.extra_numbers for r in read),
             "classify": _percentiles(t_classify),
             "end_to_end": _percentiles([a + b for a, b in zip(t_detect, t_classify)]),
         })
-    else:
-        report["numbers_grouped_rate"] = sum(r.numbers_read for r in results) / max(1, n_numbers)
     return report
 
 
@@ -210,11 +184,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", required=True, help="dataset folder written by benchmarks.camera_synth")
     parser.add_argument("--model", default=None, help="TFLite classifier; omit to evaluate detection only")
     parser.add_argument("--iou", type=float, default=0.5, help="IoU above which a detection matches a digit")
+    parser.add_argument("--min-confidence", type=float, default=0.0,
+                        help="reject candidates the classifier is less sure of (the runtime uses 0.5)")
     parser.add_argument("--threads", type=int, default=1, help="OpenCV threads (1 = the Pi-like measurement)")
     parser.add_argument("--json", action="store_true", help="print the full report as JSON")
     args = parser.parse_args(argv)
     try:
-        report = evaluate_reading(args.data, args.model, iou_threshold=args.iou, threads=args.threads)
+        report = evaluate_reading(args.data, args.model, iou_threshold=args.iou,
+                                  min_confidence=args.min_confidence, threads=args.threads)
     except (ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -229,7 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"detect+preprocess+group: p50 {timing['p50_ms']:.2f} ms  p90 {timing['p90_ms']:.2f} ms  "
           f"p99 {timing['p99_ms']:.2f} ms  ({1000 / timing['mean_ms']:.0f} frames/s, {report['threads']} thread)")
     if "numbers_exact_rate" in report:
-        print(f"reading ({report['model']}): numbers exact {report['numbers_exact_rate']:.1%}  frames all read "
+        print(f"reading ({report['model']}, min confidence {report['min_confidence']}): numbers exact {report['numbers_exact_rate']:.1%}  frames all read "
               f"{report['frames_all_read']:.1%}  digit accuracy {report['digit_accuracy']:.1%} "
               f"(of detected {report['digit_accuracy_of_detected']:.1%})  extra numbers {report['extra_numbers']}")
         e2e = report["end_to_end"]

@@ -72,7 +72,8 @@ def variant_rows(results: dict) -> list[list[str]]:
             rss = f"{memory['hwm_mb']:.1f}" + (f" (+{memory['model_mb']:.1f})" if "model_mb" in memory else "")
         rows.append([
             row["variant"], _num(row["size_kb"]), _pct(row["accuracy"]),
-            _pp(row.get("accuracy_delta_vs_float")) if row.get("float_twin") else "no twin",
+            ("(float)" if row.get("float_twin") == row["path"] else _pp(row.get("accuracy_delta_vs_float")))
+            if row.get("float_twin") else "no twin",
             _pct(row.get("agreement_with_float")) if row.get("float_twin") else DASH,
             _num(row["latency_us"]["p50"]), _num(row["latency_us"]["p99"]),
             f"{best['images_per_s']:,.0f} @{best['batch']}" if best else DASH, rss])
@@ -99,8 +100,9 @@ def _throughput_section(results: dict) -> list[str]:
             rows.append([row["variant"], str(threads)] + cells + [ratio])
     cores = results["machine"].get("usable_cores")
     note = (f"Images per second of set_tensor+invoke+get_tensor at each batch size (one resized interpreter per "
-            f"batch size), {config['min_seconds']:g} s or more per point. This machine has {cores} usable cores; "
-            "thread counts above that share them.")
+            f"batch size), {config['min_seconds']:g} s or more per point, in {config['throughput_rounds']} rounds "
+            "in which the batch sizes take turns; each figure is the median round. This machine has "
+            f"{cores} usable cores; thread counts above that share them.")
     return ["## Batch size × threads", "", note, ""] + _table(header, rows)
 
 
@@ -191,16 +193,18 @@ def _pipeline_section(results: dict) -> list[str]:
                  f"{clip['digits_per_frame_truth']['max']} digits, mean {clip['digits_per_frame_truth']['mean']:.1f}; "
                  f"camera_synth seed {clip['seed']}), cv2.setNumThreads({p['cv2_threads']}), interpreter threads "
                  f"{p['interpreter_threads']}, {modes['batched']['passes']} passes per mode, alternating. "
-                 "frames/s = frames / (decode + process time).")
+                 "frames/s = frames / (decode + process time); without decode: what a camera that delivers raw frames "
+                 "would allow.")
     lines.append("")
-    header = ["inference", "frames/s", "candidates/frame"] + [f"{s} p50/p99 ms" for s in
+    header = ["inference", "frames/s", "frames/s without decode", "candidates/frame"] + [f"{s} p50/p99 ms" for s in
                                                               ("decode", "detect", "inference", "postprocess", "total")]
     rows = []
     for mode in ("batched", "per_digit"):
         m = modes[mode]
         stages = [f"{m['stages_ms'][s]['p50']:.3f} / {m['stages_ms'][s]['p99']:.3f}"
                   for s in ("decode", "detect", "inference", "postprocess", "total")]
-        rows.append([mode.replace("_", " "), _num(m["frames_per_s"]), f"{m['digits_per_frame']:.2f}"] + stages)
+        rows.append([mode.replace("_", " "), _num(m["frames_per_s"]), _num(m["frames_per_s_without_decode"]),
+                     f"{m['digits_per_frame']:.2f}"] + stages)
     lines += _table(header, rows)
     lines += ["", f"Batched inference is {modes['batched_speedup_inference']:.2f}× faster per frame than one "
               f"inference per digit ({modes['batched_speedup_fps']:.2f}× in frames/s); same digits: "
@@ -232,7 +236,8 @@ def _quick_banner(results: dict) -> list[str]:
     return [f"> **Quick mode (`--quick`): every figure below is a real measurement, but from less work** — accuracy "
             f"and agreement on the first {c['test_images']} test images; {c['runs']} timed single-image runs; "
             f"threads {c['threads']} × batches {c['batch_sizes']} at ≥ {c['min_seconds']:g} s each; "
-            f"{c['keras_runs']} Keras calls; pipeline {p.get('frames', DASH)} frames for ≥ {p.get('min_seconds', DASH)} s, "
+            f"{c['keras_runs']} Keras calls; pipeline {p.get('frames', DASH)} frames for "
+            f"≥ {p.get('min_seconds', DASH)} s, "
             f"{p.get('cold_runs', DASH)} cold starts. Run without `--quick` for reference numbers.", ""]
 
 
@@ -288,24 +293,31 @@ def summary_text(results: dict) -> str:
 
 # ------------------------------------------------------------------------------------------- plots
 
+QUANT_MARKERS = {"float32": "o", "float16": "s", "dynamic": "^", "int8": "D"}
+
+
 def _plot_accuracy_vs_latency(results: dict, path: Path, plt) -> None:
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8.5, 4.8))
+    families: dict[str, str] = {}
+    palette = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for row in results["models"]:
         if row.get("status") != "ok":
             continue
+        family = row["variant"].rsplit("/", 1)[-1].rsplit("_", 1)[0]
+        color = families.setdefault(family, palette[len(families) % len(palette)])
         lat = row["latency_us"]
-        ax.errorbar([lat["p50"]], [row["accuracy"] * 100], xerr=[[0], [lat["p99"] - lat["p50"]]], fmt="o",
-                    capsize=3, label=row["variant"])
-        ax.annotate(row["variant"], (lat["p50"], row["accuracy"] * 100), textcoords="offset points",
-                    xytext=(5, 5), fontsize=8)
+        ax.errorbar([lat["p50"]], [row["accuracy"] * 100], xerr=[[0], [lat["p99"] - lat["p50"]]],
+                    fmt=QUANT_MARKERS.get(row["quant"], "x"), color=color, markersize=8, capsize=3,
+                    elinewidth=0.8, alpha=0.9, label=f"{row['variant']}")
     ax.set_xscale("log")
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.xaxis.set_minor_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}" if str(f"{v:g}")[0] in "25" else ""))
-    ax.margins(x=0.15, y=0.15)
+    ax.margins(x=0.1, y=0.15)
     ax.set_xlabel("per-image latency p50, µs (bar to p99), 1 thread, log scale")
     ax.set_ylabel("MNIST test accuracy, %")
-    ax.set_title("Accuracy vs latency" + (" (quick mode)" if results.get("quick") else ""))
+    ax.set_title("Accuracy vs latency (colour: model, marker: quantization)"
+                 + (" (quick mode)" if results.get("quick") else ""))
     ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -324,7 +336,7 @@ def _plot_latency_vs_batch(results: dict, path: Path, plt) -> None:
         left.plot(batches, per_image, marker="o", label=row["variant"])
         right.plot(batches, per_invoke, marker="o", label=row["variant"])
     batches = sorted({p["batch"] for row in results["models"] for p in row.get("throughput", [])})
-    for ax, label in ((left, "µs per image (mean)"), (right, "µs per invoke (p50)")):
+    for ax, label in ((left, "µs per image (1e6 / img/s)"), (right, "µs per invoke (p50)")):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xticks(batches, [str(b) for b in batches])

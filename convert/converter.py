@@ -39,6 +39,9 @@ def load_keras_model(path: str | Path):
         raise FileNotFoundError(f"Keras model not found: {path}")
     import keras
 
+    from train.models import register_custom_layers
+
+    register_custom_layers()
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types for a file that is not a model
@@ -124,7 +127,7 @@ def verify(tflite_path: Path, keras_logits: np.ndarray, x_test: np.ndarray, y_te
     classifier = Classifier(tflite_path)
     logits = classifier.predict_raw(x_test)
     predictions = logits.argmax(axis=1)
-    details = classifier._interpreter_for(1)
+    details = classifier.interpreter_for(1)
     report = {
         "test_images": int(len(x_test)),
         "test_accuracy": round(float((predictions == y_test).mean()), 6),

@@ -119,7 +119,7 @@ class Classifier:
         if not self.dynamic_batch and shape[0] == 1:
             # Converted with a fixed batch of 1: many such graphs still resize; check once.
             try:
-                self._interpreter_for(2)
+                self.interpreter_for(2)
                 self.dynamic_batch = True
             except (ValueError, RuntimeError):
                 self._interpreters.pop(2, None)
@@ -142,7 +142,8 @@ class Classifier:
             raise ValueError(f"{self.model_path}: not a valid TFLite model ({str(exc).splitlines()[0]})") from None
         return interpreter
 
-    def _interpreter_for(self, batch: int):
+    def interpreter_for(self, batch: int):
+        """The raw interpreter allocated for `batch` images (created once, then reused): for benchmarks."""
         interpreter = self._interpreters.get(batch)
         if interpreter is None:
             interpreter = self._new_interpreter()
@@ -153,7 +154,7 @@ class Classifier:
         return interpreter
 
     def _invoke(self, batch_input: np.ndarray) -> np.ndarray:
-        interpreter = self._interpreter_for(len(batch_input))
+        interpreter = self.interpreter_for(len(batch_input))
         interpreter.set_tensor(interpreter.get_input_details()[0]["index"], batch_input)
         interpreter.invoke()
         return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])

@@ -1,16 +1,17 @@
 """Find handwritten digits in a camera frame (numpy + OpenCV only).
 
-Pipeline, all but the last step on a downscaled "work" image (~320 px wide for 640x480):
-1. any input (gray, BGR, BGRA, 16-bit, float) → 8-bit gray, optional ROI, huge frames downscaled;
-2. polarity: against a median background, ink is the heavier tail (dark or light) of the residual;
+Most of the work happens on a downscaled "work" image (320 px wide for 640x480):
+1. any input (gray, BGR, BGRA, 16-bit, float) → 8-bit gray; optional ROI; huge frames downscaled;
+2. polarity and noise: against a median background the ink is the heavier tail of the residual;
 3. background: a closing (dark ink) / opening (light ink) with a kernel wider than any stroke keeps
-   paper, shadows and page edges but not the ink;
-4. ink contrast = |gray − background| / brighter-of-the-two: lighting gradients and shadows divide out;
-5. a low threshold (noise level) for the component mask, so faint strokes and lines stay connected;
-   a component must also reach a high threshold (fraction of the frame's ink level) somewhere;
-6. shape rules reject specks, ruled lines, page edges, blobs; fragments of a broken digit are merged,
-   touching digits split;
+   paper, shadows and page edges, but not the ink;
+4. ink contrast = |gray − background| / brighter-of-the-two: gradients and shadows divide out;
+5. components of "ink > low" (noise- and ink-level based), kept if they reach "high" somewhere;
+6. shape rules reject specks, ruled lines, page edges and blobs; the fragments of a broken digit
+   are merged; touching digits are split at ink valleys;
 7. each digit is cut from the full-resolution ink map and made MNIST-style (preprocess.mnist_style).
+
+On 640x480 frames with up to 6 digits this takes about 1.5-2 ms on one core (benchmarks/reading_eval).
 """
 from __future__ import annotations
 
@@ -21,29 +22,43 @@ import numpy as np
 
 from edge_runtime.preprocess import PreprocessConfig, mnist_style
 
+POLARITIES = ("auto", "dark_on_light", "light_on_dark")
+
 
 @dataclass(frozen=True)
 class DetectConfig:
-    min_digit_height: float = 0.04     # fraction of frame (ROI) height: 19 px at 480
+    min_digit_height: float = 0.04     # larger side of a digit, fraction of frame (ROI) height: 19 px at 480
     max_digit_height: float = 0.45     # taller marks are lines, edges or objects
-    min_digit_px: int = 10             # absolute floor on digit height (tiny frames)
+    min_digit_px: int = 10             # absolute floor on digit size (tiny frames and ROIs)
     work_width: int = 320              # detection image width ...
-    work_min_digit_px: float = 9.0     # ... unless the smallest digit would get shorter than this
+    work_min_digit_px: float = 9.0     # ... unless the smallest digit would get smaller than this
     max_frame_side: int = 1600         # larger frames are downscaled first (boxes are mapped back)
     polarity: str = "auto"             # "auto", "dark_on_light" or "light_on_dark"
-    noise_k: float = 4.0               # low (mask) threshold: this many noise sigmas above the paper
-    low_fraction: float = 0.15          # low threshold ≥ this fraction of the frame's ink level
-    peak_fraction: float = 0.35        # high threshold: a digit's peak ink reaches this fraction of the
-                                       # frame's ink level (specks of dust and texture do not)
+    noise_k: float = 4.0               # low threshold ≥ paper + this many noise sigmas (high: twice)
+    low_fraction: float = 0.15         # low threshold ≥ this fraction of the frame's ink level
+    peak_fraction: float = 0.35        # high threshold ≥ this fraction of the frame's ink level
+    min_contrast: float = 0.1          # ink is at least 10 % darker (lighter) than its paper
     merge_gap: float = 0.25            # fragments closer than this (fraction of height) may be one digit
+    max_merge_growth: float = 2.5      # ... if the union is at most this many times taller than its tallest piece
     max_digit_aspect: float = 1.4      # w/h of a merged digit (a few MNIST 2s, 5s, 7s are this wide)
-    split_aspect: float = 1.3          # w/h above this: touching digits, split at ink valleys
+    split_aspect: float = 1.5          # w/h above this: touching digits, split at ink valleys
     max_height_ratio: float = 14.0     # h/w above this: a vertical line, not a 1
-    min_stroke_ratio: float = 0.1      # thinner strokes (fraction of height) are suspected lines
+    line_stroke_ratio: float = 0.06    # widest stroke below this fraction of the height: a line, not ink
+    thin_stroke_ratio: float = 0.1     # below this: a line if it sits on a page edge or towers over digits
     max_fill: float = 0.85             # solid blobs (ink / box) wider than 0.35 h are not digits
+    min_fill: float = 0.13             # nor are sparse clusters (MNIST-like digits fill > 17 % of their box)
     crop_margin: float = 0.12          # margin around a digit for the MNIST crop, fraction of height
-    max_digits: int = 64               # cluttered frames: keep the largest candidates
+    max_ink_fraction: float = 0.3      # more "ink" than this: not writing (noise, fabric, a screen)
+    max_digits: int = 48               # cluttered frames: keep the largest candidates
+    max_components: int = 160          # marks considered for merging, largest first (merging is O(n^2))
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+
+    def __post_init__(self):
+        if self.polarity not in POLARITIES:
+            raise ValueError(f"polarity must be one of {', '.join(POLARITIES)}, not {self.polarity!r}")
+        if not 0 < self.min_digit_height < self.max_digit_height <= 1:
+            raise ValueError(f"need 0 < min_digit_height < max_digit_height <= 1, got "
+                             f"{self.min_digit_height} and {self.max_digit_height}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,7 +84,11 @@ def to_gray8(frame: np.ndarray) -> np.ndarray | None:
     if img.dtype != np.uint8:
         # 10/12/16-bit sensors and float images: map the frame's own range to 0..255.
         if img.dtype.kind == "f" or img.dtype not in (np.uint16, np.int16):
-            img = np.nan_to_num(img.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+            img = img.astype(np.float32)
+            if not np.isfinite(img).all():  # dead pixels: fill with the typical level so they are no ink
+                finite = np.isfinite(img)
+                fill = float(np.median(img[finite][::16])) if finite.any() else 0.0
+                img = np.where(finite, img, fill).astype(np.float32)
         lo, hi = float(img.min()), float(img.max())
         alpha = 255.0 / (hi - lo) if hi > lo else 0.0
         img = cv2.convertScaleAbs(img, alpha=alpha, beta=-lo * alpha)
@@ -99,10 +118,8 @@ def _background(work: np.ndarray, config: DetectConfig, max_h_px: float) -> tupl
     h, w = work.shape
     small = cv2.resize(work, (max(4, w // 2), max(4, h // 2)), interpolation=cv2.INTER_AREA)
     dark_ink, sigma = _polarity_and_noise(small)
-    if config.polarity in ("dark_on_light", "light_on_dark"):
+    if config.polarity != "auto":
         dark_ink = config.polarity == "dark_on_light"
-    elif config.polarity != "auto":
-        raise ValueError(f"polarity must be 'auto', 'dark_on_light' or 'light_on_dark', not {config.polarity!r}")
     # Contrast is relative to the brighter side, but not below this gray level: in near-black regions
     # (the table beyond the page, deep shadow) read noise would otherwise look like 30 % contrast.
     # sigma was measured at half the work resolution, where area averaging halved it.
@@ -140,25 +157,32 @@ def _thresholds(ink: np.ndarray, config: DetectConfig) -> tuple[int, int]:
     level = int(np.searchsorted(-(total - cdf), -20.0))
     # The low threshold also scales with the ink: anti-aliased halos of neighbouring digits stay apart.
     low = int(min(max(p50 + config.noise_k * sigma, config.low_fraction * level, 12), 0.5 * level))
-    high = int(max(low + 1, config.peak_fraction * level))
+    # A digit must stand clearly out of the noise (the largest of ~1e5 noise pixels is ~4.5 sigma)
+    # and have some minimum contrast: a blank page has no ink level to be relative to.
+    high = int(max(low + 1, config.peak_fraction * level, p50 + 2 * config.noise_k * sigma,
+                   255 * config.min_contrast))
     return low, high
 
 
-def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, config: DetectConfig, max_h: float) -> list[list[int]]:
+def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, mergeable: np.ndarray, config: DetectConfig,
+                     max_h: float) -> tuple[list[list[int]], np.ndarray]:
     """Greedy agglomeration of nearby fragments into digit-shaped groups (a broken stroke, a detached bar).
 
     Groups grow from seeds (fragments at least ~half a digit tall); small pieces only join a seed's
     group, so the dozens of pieces of a dashed ruled line cost little and never pair up among
     themselves. Two pieces merge when close, when the union keeps a digit's aspect ratio, and unless
-    they are two nearly full-height marks side by side (two digits, e.g. "11"). Closest pair first.
+    they are two nearly full-height marks side by side (two digits, e.g. "11"). Pieces that are not
+    `mergeable` (long thin lines) stay alone, lest a margin line swallow the digit next to it.
+    Closest pair first. Returns the groups (indices into `boxes`) and their union rectangles (x0, y0, x1, y1).
     """
     n = len(boxes)
     groups = [[i] for i in range(n)]
     rects = np.stack([boxes[:, 0], boxes[:, 1], boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]],
                      axis=1).astype(np.float32)
     alive = np.ones(n, bool)
+    core = np.where(seed, rects[:, 3] - rects[:, 1], 0).astype(np.float32)
 
-    def pair_gaps(r: np.ndarray, others: np.ndarray) -> np.ndarray:
+    def pair_gaps(r: np.ndarray, r_core: np.ndarray | float, others: np.ndarray) -> np.ndarray:
         """Gap from rect(s) r (4,) or (4, k, 1) to each of `others` where a merge is allowed, else inf."""
         ox0, oy0, ox1, oy1 = others.T
         gx = np.maximum(r[0], ox0) - np.minimum(r[2], ox1)
@@ -169,36 +193,65 @@ def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, config: DetectConfig, 
         h_a, h_b = r[3] - r[1], oy1 - oy0
         # The gap is judged against the pieces, not the union: a union may not grow by chaining.
         ok = (gap <= config.merge_gap * np.maximum(h_a, h_b)) & (uh <= max_h) & (uw <= config.max_digit_aspect * uh)
+        # Judged by the tallest original piece in each group ("core"), so that chains of merges cannot
+        # creep: two ~full-height marks side by side are two digits (e.g. "11"), and a union may not
+        # grow much taller than its tallest piece (two lines of digits).
+        core_max = np.maximum(r_core, core)
+        ok &= uh <= config.max_merge_growth * core_max
         min_w = np.minimum(r[2] - r[0], ox1 - ox0)
-        ok &= ~((gx > -0.3 * min_w) & (np.minimum(h_a, h_b) >= 0.6 * uh))  # side by side, both ~full height
-        return np.where(ok, gap, np.inf)
+        ok &= ~((gx > -0.3 * min_w) & (np.minimum(r_core, core) >= 0.5 * uh))
+        return np.where(ok & mergeable, gap, np.inf)
 
-    seeds = np.flatnonzero(seed)
+    seeds = np.flatnonzero(seed & mergeable)
     if n < 2 or seeds.size == 0:
-        return groups
+        return groups, rects
     dist = np.full((n, n), np.inf, np.float32)
-    dist[seeds] = pair_gaps(rects[seeds].T[:, :, None], rects)
+    dist[seeds] = pair_gaps(rects[seeds].T[:, :, None], core[seeds][:, None], rects)
     dist[seeds, seeds] = np.inf
     block = dist[np.ix_(seeds, seeds)]
     block[np.tril_indices(seeds.size)] = np.inf  # each seed-seed pair once
     dist[np.ix_(seeds, seeds)] = block
+    # Row minima make each step O(n) instead of a scan of the whole matrix.
+    row_min, row_arg = dist.min(axis=1), dist.argmin(axis=1)
     while True:
-        k = int(np.argmin(dist))
-        a, b = divmod(k, n)  # a is a seed; b a piece, or a seed whose row is mirrored below
-        if not np.isfinite(dist[a, b]):
+        a = int(np.argmin(row_min))
+        if not np.isfinite(row_min[a]):
             break
+        b = int(row_arg[a])  # a is a seed; b a piece, or a seed whose pairs are held by a
         ra, rb = rects[a], rects[b]
         rects[a] = (min(ra[0], rb[0]), min(ra[1], rb[1]), max(ra[2], rb[2]), max(ra[3], rb[3]))
         groups[a] += groups[b]
         alive[b] = False
         dist[b, :] = np.inf
         dist[:, b] = np.inf
-        row = np.where(alive, pair_gaps(rects[a], rects), np.inf)
+        dist[:, a] = np.inf  # a's pairs live in its own row from now on
+        core[a] = max(core[a], core[b])
+        row = np.where(alive, pair_gaps(rects[a], core[a], rects), np.inf)
         row[a] = np.inf
         dist[a] = row
-        # Seed-seed pairs are kept in one triangle only: the other seed's row must not offer a again.
-        dist[seed & alive, a] = np.inf
-    return [groups[i] for i in range(n) if alive[i]]
+        row_min[b] = np.inf
+        stale = np.flatnonzero((row_arg == a) | (row_arg == b))
+        stale = stale[np.isfinite(row_min[stale])]
+        row_min[stale] = dist[stale].min(axis=1)
+        row_arg[stale] = dist[stale].argmin(axis=1)
+        row_min[a], row_arg[a] = row.min(), row.argmin()
+    return [groups[i] for i in range(n) if alive[i]], rects[alive]
+
+
+def _on_background_step(bg: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> bool:
+    """True if the background jumps by > 12 % between neighbouring pixels around the box.
+
+    A page edge is a step (1-2 px wide after optics), a shadow edge a ramp (its penumbra is wider
+    than ~8 px), so a thin mark on a step is the edge's rim rather than a pen stroke.
+    """
+    region = bg[max(0, y0 - 2):y1 + 2, max(0, x0 - 2):x1 + 2]
+    if min(region.shape) < 3:
+        return False
+    dx = cv2.absdiff(region[:, 2:], region[:, :-2])
+    dy = cv2.absdiff(region[2:], region[:-2])
+    jump = max(cv2.minMaxLoc(dx)[1], cv2.minMaxLoc(dy)[1])
+    # Relative to the brighter side, but at least 20 levels: JPEG blocks on a dark board are not edges.
+    return jump > max(20.0, 0.12 * 2 * cv2.minMaxLoc(region)[1])
 
 
 def _split_touching(own: np.ndarray, config: DetectConfig) -> list[tuple[int, int]]:
@@ -220,7 +273,13 @@ def _split_touching(own: np.ndarray, config: DetectConfig) -> list[tuple[int, in
         if cols[c] <= 0.6 * typical:  # a real junction is thinner than a stroke column
             cuts.append(c)
     edges = [0, *cuts, w]
-    return [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    parts = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    # Each part must be a digit of the line's height: cutting the flag off a wide 5 or 7 is no split.
+    for a, b in parts:
+        rows = np.flatnonzero(own[:, a:b].any(axis=1))
+        if rows.size == 0 or rows[-1] - rows[0] + 1 < 0.6 * h:
+            return [(0, w)]
+    return parts
 
 
 def find_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
@@ -264,6 +323,8 @@ def find_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     ink = _ink_map(work, bg_work, dark_ink, floor)
     low, high = _thresholds(ink, config)
     _, mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)
+    if cv2.countNonZero(mask) > config.max_ink_fraction * mask.size:
+        return []  # not a page with writing: noise, a texture, or no contrast model fits
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
     if n <= 1:
         return []
@@ -273,49 +334,62 @@ def find_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     # Marks reaching the frame (ROI) border are lines, edges or cut-off digits (1 px of slack: the
     # outermost row of an area-downscaled image is often a little weaker).
     touches = (sx <= 1) | (sy <= 1) | (sx + sw >= ww - 1) | (sy + sh >= wh - 1)
-    # Noise grains go first: a fragment of a broken stroke is bigger than ~1/4 of the smallest digit,
-    # or reaches the high threshold somewhere.
+    # Noise grains go first (a fragment of a broken stroke is bigger than ~1/5 of the smallest digit),
+    # then whatever cannot be part of a digit: too tall, or long and flat like a ruled line.
     size = np.maximum(sw, sh)
     keep = (size >= max(2.0, 0.2 * min_h_w)) & (area >= 3) & ~touches & (sh <= max_h_w)
-    keep &= (sw <= 4.0 * max_h_w) & (sw <= 6.0 * np.maximum(sh, 1))  # long horizontal marks: ruled lines
+    keep &= (sw <= 4.0 * max_h_w) & (sw <= 6.0 * np.maximum(sh, 1))
     idx = np.flatnonzero(keep)
     if idx.size == 0:
         return []
-    if idx.size > 4 * config.max_digits:
-        idx = idx[np.argsort(-area[idx])[:4 * config.max_digits]]
+    if idx.size > config.max_components:
+        idx = idx[np.argsort(-area[idx])[:config.max_components]]
     boxes = np.stack([sx[idx], sy[idx], sw[idx], sh[idx]], axis=1)
-    groups = _merge_fragments(boxes, sh[idx] >= 0.4 * min_h_w, config, max_h_w)
+    seeds = sh[idx] >= 0.4 * min_h_w
+    if np.count_nonzero(seeds) > config.max_digits:  # clutter: only the largest marks can start a digit
+        seeds[np.argsort(-area[idx])[config.max_digits:]] = False
+    # Mean stroke width (area / height) under 8 % of the height: a line, not part of a digit.
+    mergeable = area[idx] >= 0.08 * sh[idx].astype(np.float32) ** 2
+    groups, rects = _merge_fragments(boxes, seeds, mergeable, config, max_h_w)
+    rects = rects.astype(np.int64)
+    gw, gh = rects[:, 2] - rects[:, 0], rects[:, 3] - rects[:, 1]
+    # MNIST sizes a digit by its larger side: a flat 2 or 5 may be only 2/3 as tall as it is wide.
+    plausible = (np.maximum(gw, gh) >= min_h_w) & (gh >= 0.6 * min_h_w) & (gh <= max_h_w)
+    plausible &= (gh <= config.max_height_ratio * np.maximum(gw, 1)) & (gw <= 4.5 * gh)
 
     group_of = np.zeros(n, np.uint16)  # label → 1-based group number (0: not a candidate)
     candidates: list[tuple[tuple[int, int, int, int], np.ndarray, bool]] = []
-    for k, group in enumerate(groups, start=1):
-        gb = boxes[group]
-        x0, y0 = int(gb[:, 0].min()), int(gb[:, 1].min())
-        x1, y1 = int((gb[:, 0] + gb[:, 2]).max()), int((gb[:, 1] + gb[:, 3]).max())
+    for k in np.flatnonzero(plausible):
+        group, gid = groups[k], int(k) + 1
+        x0, y0, x1, y1 = rects[k].tolist()
         bw, bh = x1 - x0, y1 - y0
-        if bh < min_h_w or bh > max_h_w or bh > config.max_height_ratio * max(bw, 1) or bw > 4.5 * bh:
-            continue
-        members = idx[group]
-        if float(area[members].sum()) > config.max_fill * bw * bh and bw > 0.35 * bh:
-            continue  # a solid blob (a thumb, a hole in the page), not a pen stroke
-        group_of[members + 1] = k
-        own = group_of[labels[y0:y1, x0:x1]] == k
-        if int(cv2.minMaxLoc(ink[y0:y1, x0:x1], own.view(np.uint8))[1]) < high:
+        fill = float(area[idx[group]].sum()) / (bw * bh)
+        if (fill > config.max_fill and bw > 0.35 * bh) or fill < config.min_fill:
+            continue  # a solid blob (a thumb, a hole in the page), or a sparse constellation of noise
+        group_of[idx[group] + 1] = gid
+        own = (group_of[labels[y0:y1, x0:x1]] == gid).view(np.uint8)
+        if cv2.minMaxLoc(ink[y0:y1, x0:x1], own)[1] < high:
             continue  # faint everywhere: texture, a shadow's rim, a pencil smudge
-        # Pen strokes of MNIST-like digits are > 0.12 of the digit height; thinner marks are rims of
-        # page edges and ruled or margin lines, unless the frame shows no reason to doubt them.
-        stroke = 2.0 * float(cv2.distanceTransform(np.pad(own.view(np.uint8), 1), cv2.DIST_L2, 3).max())
-        if stroke > 0.4 * bh and bw > 1.6 * bh:
+        # Widest stroke (largest inscribed circle). MNIST-like pen strokes are > 0.12 of the digit
+        # height; thinner marks are rims of page edges and ruled or margin lines.
+        framed = cv2.copyMakeBorder(own, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+        stroke = 2.0 * cv2.minMaxLoc(cv2.distanceTransform(framed, cv2.DIST_L2, 3))[1]
+        if stroke > 0.6 * bh and bw > 1.6 * bh:
             continue  # a solid band (a strip of table or shadow narrower than the background kernel)
-        thin = stroke < config.min_stroke_ratio * bh
-        if thin:
-            bg_lo, bg_hi = cv2.minMaxLoc(bg_work[y0:y1, x0:x1])[:2]
-            if bg_hi - bg_lo > 0.25 * bg_hi or bh > 0.3 * wh:
-                continue  # it runs along a step of the background (a page edge), or is far too long
+        if stroke < config.line_stroke_ratio * bh:
+            continue  # MNIST-like strokes are > 0.12 of the digit height: this is a margin or ruled line
+        thin = stroke < config.thin_stroke_ratio * bh
+        if (thin or bw < 0.35 * bh) and _on_background_step(bg_work, x0, y0, x1, y1):
+            continue  # a rim along a page edge: the background steps right there
+        if thin and bh > 0.3 * wh:
+            continue  # far too long for a 1
+        if bw <= config.split_aspect * bh:
+            candidates.append(((x0, y0, bw, bh), own, thin))
+            continue
         for a, b in _split_touching(own, config):
             part = own[:, a:b]
             rows = np.flatnonzero(part.any(axis=1))
-            if rows.size and rows[-1] - rows[0] + 1 >= 0.6 * min_h_w:
+            if rows.size and rows[-1] - rows[0] + 1 >= 0.6 * min_h_w and b - a <= 2.2 * (rows[-1] - rows[0] + 1):
                 r0, r1 = int(rows[0]), int(rows[-1]) + 1
                 candidates.append(((x0 + a, y0 + r0, b - a, r1 - r0), part[r0:r1], thin))
     if not candidates:
@@ -334,8 +408,8 @@ def find_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
         if cand is None:
             continue
         (tx, ty, tw, th), img28, contrast = cand
-        if th < 0.75 * min_h:
-            continue  # only a faint halo made it tall enough
+        if max(tw, th) < 0.75 * min_h or th < 0.5 * min_h or tw > 2.5 * th:
+            continue  # the strong ink is a speck or a dash: only a faint halo made it digit-sized
         box = (int(round(tx * s)) + ox, int(round(ty * s)) + oy, max(1, int(round(tw * s))), max(1, int(round(th * s))))
         out.append(DigitCandidate(box=box, image=img28, contrast=contrast))
     out.sort(key=lambda c: (c.box[0], c.box[1]))

@@ -1,6 +1,7 @@
 """Frame → digits → numbers: detection, MNIST-style preprocessing and one batched inference per frame."""
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from importlib import resources
@@ -11,6 +12,8 @@ import numpy as np
 from edge_runtime.classifier import Classifier
 from edge_runtime.detect import DetectConfig, find_digits
 from edge_runtime.grouping import group_numbers
+
+log = logging.getLogger("mnist_edge")
 
 Box = tuple[int, int, int, int]  # x, y, w, h in frame pixels
 
@@ -88,6 +91,10 @@ class DigitReader:
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError(f"--min-confidence must be in [0, 1], got {self.min_confidence}")
         self.classifier = Classifier(self.model_path or shipped_model(), self.backend, self.threads)
+        if not self.classifier.has_metadata:
+            log.warning("%s has no metadata file beside it (%s); assuming MNIST input: 28x28, white on "
+                        "black, x/255, logits out", self.classifier.model_path.name,
+                        self.classifier.model_path.with_suffix(".json").name)
 
     def read(self, frame: np.ndarray) -> list[Number]:
         """The numbers in one frame (BGR, BGRA or gray; 8- or 16-bit), in reading order."""

@@ -73,13 +73,17 @@ class FileSource:
 
     def frames(self) -> Iterator[Frame]:
         index = 0
+        unreadable: set[Path] = set()
         while True:
             produced = False
             for path in self.paths:
+                if path in unreadable:  # warned once; --loop does not repeat it
+                    continue
                 start = time.perf_counter()
                 image = read_image(path)
                 if image is None or image.size == 0:
                     self.skipped += 1
+                    unreadable.add(path)
                     log.warning("skipping %s: not a readable image", path)
                     continue
                 produced = True

@@ -43,7 +43,7 @@ while [ $# -gt 0 ]; do
     --shell) SHELL_MODE=1 ;;
     --prepare-only) PREPARE_ONLY=1 ;;
     --float-tol) FLOAT_TOL="${2:?--float-tol needs a value}"; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -62,7 +62,7 @@ PHASES=()
 T_PHASE=0 PHASE_NAME="" T_TOTAL=$(date +%s.%N)
 phase() {  # phase NAME: closes the previous phase, starts a new one
   local now; now=$(date +%s.%N)
-  [ -n "$PHASE_NAME" ] && PHASES+=("$(printf '%-28s %8.1f s' "$PHASE_NAME" "$(awk "BEGIN{print $now - $T_PHASE}")")")
+  [ -n "$PHASE_NAME" ] && PHASES+=("$(printf '%-32s %8.1f s' "$PHASE_NAME" "$(awk "BEGIN{print $now - $T_PHASE}")")")
   PHASE_NAME="$1" T_PHASE=$now
   [ -n "$1" ] && log "$1"
   return 0
@@ -71,7 +71,7 @@ print_timings() {
   phase ""
   printf '\n=== [arm64_check] elapsed time per phase\n'
   local p; for p in "${PHASES[@]}"; do echo "  $p"; done
-  printf '  %-28s %8.1f s\n' total "$(awk "BEGIN{print $(date +%s.%N) - $T_TOTAL}")"
+  printf '  %-32s %8.1f s\n' total "$(awk "BEGIN{print $(date +%s.%N) - $T_TOTAL}")"
   echo "  NOTE: arm64 steps ran under qemu-user emulation on $(uname -m): these timings (and any"
   echo "        latency_ms in arm64_run.jsonl) are NOT Raspberry Pi timings."
 }
@@ -161,7 +161,7 @@ ensure_host_tools() {
 ensure_rootfs() {
   local stamp="$ROOT/.mnist-edge-rootfs-ok"
   if [ "$REBUILD" -eq 1 ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$ROOTFS_STAMP_VALUE" ]; then
-    phase "debootstrap $SUITE arm64 into $ROOT"
+    phase "debootstrap (arm64 rootfs)"; echo "[arm64_check] building $SUITE arm64 rootfs in $ROOT"
     unmount_all
     [ -z "$(mounts_under_root)" ] || die "cannot unmount everything under $ROOT"
     rm -rf --one-file-system "$ROOT"
@@ -176,7 +176,7 @@ ensure_rootfs() {
 ensure_venv() {
   local stamp="$ROOT/opt/venv/.mnist-edge-venv-ok"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$VENV_STAMP_VALUE" ]; then
-    phase "create /opt/venv + pip install ${PREINSTALL[*]} (inside)"
+    phase "venv + pip preinstall (inside)"; echo "[arm64_check] /opt/venv: ${PREINSTALL[*]}"
     rm -rf "$ROOT/opt/venv"
     in_chroot /usr/bin/python3 -m venv /opt/venv
     in_chroot /opt/venv/bin/pip install -q "${PREINSTALL[@]}"

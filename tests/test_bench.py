@@ -67,7 +67,8 @@ def test_stdout_has_the_table_and_stderr_the_progress(bench_run):
 def test_report_has_every_table_and_a_row_per_variant(bench_run):
     _, out, _ = bench_run
     report = (out / "report.md").read_text()
-    assert "| variant | size KB | accuracy | Δ vs float | agree w/ float | p50 µs | p99 µs | img/s @batch | RSS MB" in report
+    assert ("| variant | size KB | accuracy | Δ vs float | agree w/ float | p50 µs | p99 µs | img/s @batch | RSS MB"
+            in report)
     for section in ("## Targets", "## Variants", "## Quantized vs float32 twin", "## Batch size × threads",
                     "## Start-up and memory", "## LiteRT vs Keras", "## Pipeline"):
         assert section in report, section
@@ -116,7 +117,8 @@ def test_pipeline_figures(bench_run):
     pipeline = results["pipeline"]
     assert pipeline["status"] == "ok", pipeline
     assert pipeline["cv2_threads"] == 1 and pipeline["clip"]["width"] == 640 and pipeline["clip"]["height"] == 480
-    assert 1 <= pipeline["clip"]["digits_per_frame_truth"]["min"] <= pipeline["clip"]["digits_per_frame_truth"]["max"] <= 6
+    truth = pipeline["clip"]["digits_per_frame_truth"]
+    assert 1 <= truth["min"] <= truth["max"] <= 6
     for mode in ("batched", "per_digit"):
         m = pipeline["modes"][mode]
         assert positive(m["frames_per_s"]) and m["frames"] >= 4

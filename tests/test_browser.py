@@ -171,7 +171,7 @@ IMAGE_FINGERPRINT = """() => {
 
 
 def test_page_shows_the_live_stream_and_the_pipelines_numbers(served, tmp_path):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the test extra)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser extra)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:

@@ -76,7 +76,7 @@ def test_shipped_cnn_int8_on_full_test_set(full_test):
 def test_quantization_comes_from_the_model(subset):
     """predict_raw must equal a hand-quantized invoke using the tensors' own scale and zero point."""
     classifier = Classifier(shipped_model("cnn_int8"))
-    interpreter = classifier._interpreter_for(1)
+    interpreter = classifier.interpreter_for(1)
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     (in_scale, in_zero), (out_scale, out_zero) = inp["quantization"], out["quantization"]
     image = subset[0][0].astype(np.float32) / 255.0

@@ -62,6 +62,8 @@ def test_int8_is_full_integer(converted):
     report = reports["int8"]
     assert report["input"]["quantization"]["scale"] > 0 and report["output"]["quantization"]["scale"] > 0
     assert not {"QUANTIZE", "DEQUANTIZE"} & set(report["ops"]), report["ops"]
+    # One XNNPACK partition: no dynamic-shape ops around the reshapes (see train.models.StaticReshape).
+    assert set(report["ops"]) == {"CONV_2D", "MAX_POOL_2D", "RESHAPE", "FULLY_CONNECTED"}, report["ops"]
     assert report["converter"]["calibration"] == {"samples": 200, "split": "train", "balanced": True, "seed": 0}
     assert report["agreement_with_keras"] >= 0.97
     assert report["bytes"] < 0.4 * reports["float32"]["bytes"]

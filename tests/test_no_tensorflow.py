@@ -29,6 +29,6 @@ def test_cli_help_imports_no_tensorflow():
 def test_edge_runtime_imports_no_tensorflow():
     result = run_python(
         "import sys, edge_runtime, edge_runtime.pipeline, edge_runtime.sources, edge_runtime.app, "
-        "edge_runtime.annotate, edge_runtime.classifier\n"
+        "edge_runtime.annotate, edge_runtime.classifier, edge_runtime.webview\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n")
     assert result.returncode == 0, result.stderr

@@ -30,7 +30,7 @@ def test_cnn_is_small_and_int8_friendly(keras):
 
     model = build_model("cnn")
     assert model.count_params() <= 100_000
-    allowed = {"InputLayer", "Reshape", "Conv2D", "BatchNormalization", "ReLU", "MaxPooling2D", "Dropout", "Dense"}
+    allowed = {"InputLayer", "StaticReshape", "Conv2D", "BatchNormalization", "ReLU", "MaxPooling2D", "Dropout", "Dense"}
     assert {type(layer).__name__ for layer in model.layers} <= allowed
     assert model.output_shape == (None, 10)
 

@@ -64,6 +64,12 @@ def decode(jpeg: bytes) -> np.ndarray:
     return image
 
 
+def shows(stream, value: int, parts: int = 5) -> bool:
+    """Whether one of the next few JPEGs is the flat frame `value` (the view re-sends the latest
+    frame when idle, so the one just before a publish may come first on a slow machine)."""
+    return any(abs(float(decode(read_part(stream)).mean()) - value) < 3 for _ in range(parts))
+
+
 def open_raw_stream(view: WebView, receive_buffer: int | None = None) -> socket.socket:
     client = socket.socket()
     if receive_buffer:
@@ -108,13 +114,13 @@ def test_latest_is_503_before_the_first_frame(view):
 def test_latest_is_the_last_result_plus_measured_fps(view):
     for index in range(6):
         view.publish(frame(index * 10), result(index))
-        time.sleep(0.02)
+        time.sleep(0.05)
     status, _, body = get(view.url + "api/latest")
     latest = json.loads(body)
     assert status == 200
     assert {k: v for k, v in latest.items() if k != "fps"} == result(5)
-    # 6 frames ~20 ms apart: ~50 FPS minus sleep overshoot; never 0, never the inverse of nothing.
-    assert 5 < latest["fps"] <= 60
+    # 6 frames >= 50 ms apart: at most 20 FPS, less when the machine is busy, never 0.
+    assert 1 < latest["fps"] <= 20.5
 
 
 def test_page_is_self_contained_and_has_the_ids_tests_read(view):
@@ -138,7 +144,7 @@ def test_mjpeg_stream_sends_decodable_jpegs_of_the_newest_frame(view):
         first = decode(read_part(stream))
         assert first.shape == (120, 160, 3) and abs(float(first.mean()) - 40) < 3
         view.publish(frame(200, 120, 160), result(1))
-        assert abs(float(decode(read_part(stream)).mean()) - 200) < 3
+        assert shows(stream, 200)
     status, content_type, jpeg = get(view.url + "snapshot.jpg")
     assert (status, content_type) == (200, "image/jpeg") and abs(float(decode(jpeg).mean()) - 200) < 3
 
@@ -152,7 +158,7 @@ def test_two_viewers_at_once_both_get_every_new_frame(view):
         assert wait_until(lambda: view.health()["viewers"] == 2)
         view.publish(frame(220), result(1))
         for stream in streams:
-            assert abs(float(decode(read_part(stream)).mean()) - 220) < 3
+            assert shows(stream, 220)
     finally:
         for stream in streams:
             stream.close()

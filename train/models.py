@@ -1,7 +1,37 @@
 """The Keras models: the notebook's MLP and a compact int8-friendly CNN for the edge."""
 from __future__ import annotations
 
+import functools
+
 ARCHS = ("mlp", "cnn")
+
+
+@functools.cache
+def _static_reshape_layer():
+    """A Reshape whose target keeps the batch as -1 in a constant shape.
+
+    Keras' own Reshape builds the shape from the runtime batch size, which the TFLite converter
+    turns into SHAPE/STRIDED_SLICE/PACK ops; those run outside XNNPACK and split the graph into
+    two delegate partitions. A constant (-1, ...) shape converts to a single RESHAPE.
+    """
+    import keras
+
+    @keras.saving.register_keras_serializable(package="mnist_edge")
+    class StaticReshape(keras.layers.Layer):
+        def __init__(self, target_shape, **kwargs):
+            super().__init__(**kwargs)
+            self.target_shape = tuple(target_shape)
+
+        def call(self, inputs):
+            return keras.ops.reshape(inputs, (-1, *self.target_shape))
+
+        def compute_output_shape(self, input_shape):
+            return (input_shape[0], *self.target_shape)
+
+        def get_config(self):
+            return {**super().get_config(), "target_shape": list(self.target_shape)}
+
+    return StaticReshape
 
 
 def build_mlp():
@@ -20,11 +50,12 @@ def build_mlp():
 def build_cnn():
     """A ~60k-parameter CNN: only conv/BN/ReLU/max-pool/dense, all of which full-int8 TFLite runs.
 
-    BatchNorm folds into the convolutions at conversion. The head reshapes with a static
-    (-1, 576) shape instead of Flatten so a dynamic batch adds no SHAPE/PACK ops to the graph.
+    BatchNorm folds into the convolutions at conversion; reshapes keep one XNNPACK partition.
     """
     import keras
     from keras import layers
+
+    StaticReshape = _static_reshape_layer()
 
     def conv_block(x, filters, name):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
@@ -33,15 +64,20 @@ def build_cnn():
         return layers.MaxPooling2D(2, name=f"{name}_pool")(x)
 
     inputs = keras.Input(shape=(28, 28), name="image")
-    x = layers.Reshape((28, 28, 1))(inputs)
+    x = StaticReshape((28, 28, 1), name="to_nhwc")(inputs)
     x = conv_block(x, 16, "block1")   # 14x14x16
     x = conv_block(x, 32, "block2")   # 7x7x32
     x = conv_block(x, 64, "block3")   # 3x3x64
-    x = layers.Reshape((3 * 3 * 64,))(x)
+    x = StaticReshape((3 * 3 * 64,), name="flatten")(x)
     x = layers.Dropout(0.3)(x)
     x = layers.Dense(64, activation="relu", name="fc")(x)
     outputs = layers.Dense(10, name="logits")(x)
     return keras.Model(inputs, outputs, name="cnn")
+
+
+def register_custom_layers() -> None:
+    """Make the project's layers known to keras.saving.load_model."""
+    _static_reshape_layer()
 
 
 def build_model(arch: str):

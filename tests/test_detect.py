@@ -1,0 +1,273 @@
+"""Digit detection on camera-like frames: polarity, lighting, distractors, odd inputs, ROI, speed."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from benchmarks.camera_synth import SynthConfig, make_frame
+from benchmarks.reading_eval import iou, match_boxes
+from conftest import REPO
+from edge_runtime.detect import DetectConfig, find_digits
+from edge_runtime.grouping import group_numbers
+
+pytestmark = pytest.mark.edge
+
+SUBSET = REPO / "tests" / "data" / "mnist_test_subset.npz"
+
+
+@pytest.fixture(scope="module")
+def subset():
+    with np.load(SUBSET) as data:
+        return data["images"], data["labels"]
+
+
+def truth_boxes(truth: dict) -> list[list[int]]:
+    return [d["box"] for n in truth["numbers"] for d in n["digits"]]
+
+
+def exact(candidates, truth) -> bool:
+    """Boxes one-to-one with the truth (IoU > 0.5) and grouped into the true numbers."""
+    boxes = [c.box for c in candidates]
+    true = truth_boxes(truth)
+    match = match_boxes(boxes, true)
+    if not len(match) == len(boxes) == len(true):
+        return False
+    ids, k = [], 0
+    for number in truth["numbers"]:
+        ids.append(tuple(range(k, k + len(number["digits"]))))
+        k += len(number["digits"])
+    found = sorted(tuple(match[i] for i in g) for g in group_numbers(boxes))
+    return found == sorted(ids)
+
+
+def paper_frame(digits, positions, height=60, size=(480, 640), paper=210.0, ink=40.0, light=None,
+                blur=0.8, noise=3.0, seed=0) -> tuple[np.ndarray, list[tuple[int, int, int, int]]]:
+    """Gray frame with MNIST digits as ink (scaled so that 20 MNIST px = `height`), and their ink boxes."""
+    h, w = size
+    coverage = np.zeros(size, np.float32)
+    boxes = []
+    for digit, (x, y) in zip(digits, positions):
+        scaled = np.clip(cv2.resize(digit.astype(np.float32) / 255, None, fx=height / 20, fy=height / 20,
+                                    interpolation=cv2.INTER_CUBIC), 0, 1)
+        ch, cw = scaled.shape
+        np.maximum(coverage[y:y + ch, x:x + cw], scaled, out=coverage[y:y + ch, x:x + cw])
+        bx, by, bw, bh = cv2.boundingRect((scaled > 0.5).astype(np.uint8))
+        boxes.append((x + bx, y + by, bw, bh))
+    img = paper * (1 - coverage) + ink * coverage
+    if light is not None:
+        img = img * light
+    img = cv2.GaussianBlur(img, (0, 0), blur) + np.random.default_rng(seed).normal(0, noise, size)
+    return np.clip(img, 0, 255).astype(np.uint8), boxes
+
+
+def assert_found(candidates, boxes):
+    found = [c.box for c in candidates]
+    assert len(found) == len(boxes), (found, boxes)
+    for box in boxes:
+        assert max(iou(box, f) for f in found) > 0.5, (box, found)
+
+
+@pytest.mark.parametrize("dark_on_light_prob", [1.0, 0.0], ids=["dark-on-light", "light-on-dark"])
+def test_camera_like_frames_both_polarities(subset, dark_on_light_prob):
+    images, labels = subset
+    config = SynthConfig(dark_on_light_prob=dark_on_light_prob)
+    results = [exact(find_digits(frame), truth)
+               for frame, truth in (make_frame(images, labels, np.random.default_rng([77, i]), config)
+                                    for i in range(12))]
+    assert sum(results) >= 11, results
+
+
+def test_gradient_lighting_and_hard_shadow(subset):
+    images, labels = subset
+    picks = [np.flatnonzero(labels == d)[0] for d in (3, 7, 1, 8, 5)]
+    xs = [40, 160, 280, 400, 520]
+    yy, xx = np.mgrid[0:480, 0:640].astype(np.float32)
+    light = 0.25 + 0.75 * xx / 640                                   # 4x brighter on the right
+    shadow = cv2.GaussianBlur((yy > 240).astype(np.float32), (0, 0), 4)
+    light *= 1 - 0.55 * shadow                                      # and a shadow over the lower half
+    frame, boxes = paper_frame(images[picks], [(x, 200) for x in xs], light=light)
+    assert_found(find_digits(frame), boxes)
+    # A global threshold cannot read this frame: Otsu loses the dark side.
+    _, otsu = cv2.threshold(frame, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    assert otsu[:, :100].mean() > 0.5 * 255
+
+
+def test_light_ink_on_dark_board(subset):
+    images, labels = subset
+    picks = [np.flatnonzero(labels == d)[1] for d in (4, 0, 9)]
+    frame, boxes = paper_frame(images[picks], [(100, 150), (200, 150), (300, 150)], paper=35.0, ink=190.0)
+    assert_found(find_digits(frame), boxes)
+
+
+def test_specks_lines_and_page_edges_are_not_digits(subset):
+    images, labels = subset
+    rng = np.random.default_rng(3)
+    frame, _ = paper_frame([], [], noise=3.0)
+    page = frame.astype(np.float32)
+    for _ in range(30):  # specks of dust, up to 6 px
+        cv2.circle(page, (int(rng.uniform(10, 630)), int(rng.uniform(10, 470))), int(rng.integers(1, 4)), 60.0, -1)
+    for y in range(170, 480, 45):  # ruled lines (below the digits written further down)
+        cv2.line(page, (0, y), (639, y + 12), 120.0, 1, cv2.LINE_AA)
+    cv2.line(page, (90, 0), (96, 479), 90.0, 2, cv2.LINE_AA)  # margin line
+    cv2.fillPoly(page, [np.array([[600, 0], [639, 0], [639, 479], [585, 479]])], 60.0)  # table beyond the page
+    blank = np.clip(page, 0, 255).astype(np.uint8)
+    assert find_digits(blank) == []
+    # The same page with two digits written on it: exactly the two digits.
+    digit_a, digit_b = images[np.flatnonzero(labels == 2)[0]], images[np.flatnonzero(labels == 6)[0]]
+    written, boxes = paper_frame([digit_a, digit_b], [(250, 50), (330, 50)], height=56)
+    ink = written < 150
+    with_digits = np.where(ink, written, blank)
+    assert_found(find_digits(with_digits), boxes)
+
+
+def test_thin_one_is_found_and_stays_thin(subset):
+    images, labels = subset
+    ones = np.flatnonzero(labels == 1)
+    widths = [cv2.boundingRect((images[i] > 0).astype(np.uint8))[2] for i in ones]
+    thinnest = images[ones[int(np.argmin(widths))]]
+    frame, boxes = paper_frame([thinnest], [(300, 200)], height=50)
+    candidates = find_digits(frame)
+    assert_found(candidates, boxes)
+    x, y, w, h = cv2.boundingRect((candidates[0].image > 0.2).astype(np.uint8))
+    assert h >= 18 and w <= 8, (w, h)
+
+
+def test_broken_stroke_is_one_digit(subset):
+    images, labels = subset
+    seven = images[np.flatnonzero(labels == 7)[2]].copy()
+    broken = seven.copy()
+    broken[11:13, :] = 0  # the pen skipped: a gap across the stem
+    frame, boxes = paper_frame([broken], [(280, 180)], height=70)
+    _, whole = paper_frame([seven], [(280, 180)], height=70)
+    candidates = find_digits(frame)
+    assert len(candidates) == 1, [c.box for c in candidates]
+    assert iou(candidates[0].box, whole[0]) > 0.8
+
+
+@pytest.fixture(scope="module")
+def one_frame(subset):
+    images, labels = subset
+    frame, truth = make_frame(images, labels, np.random.default_rng([8, 0]), SynthConfig(dark_on_light_prob=1.0))
+    return frame, truth
+
+
+def test_every_input_encoding_gives_the_same_digits(one_frame):
+    frame, truth = one_frame
+    reference = [c.box for c in find_digits(frame)]
+    assert len(reference) == len(truth_boxes(truth))
+    gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    variants = {
+        "gray": gray, "gray (H,W,1)": gray[:, :, None], "BGRA": cv2.cvtColor(frame, cv2.COLOR_BGR2BGRA),
+        "16-bit": frame.astype(np.uint16) * 257, "12-bit": frame.astype(np.uint16) * 16,
+        "float [0,1]": frame.astype(np.float32) / 255, "non-contiguous": np.asfortranarray(frame),
+    }
+    for name, image in variants.items():
+        boxes = [c.box for c in find_digits(image)]
+        assert len(boxes) == len(reference), name
+        assert all(iou(a, b) > 0.9 for a, b in zip(boxes, reference)), (name, boxes, reference)
+
+
+def test_degenerate_frames_give_no_digits():
+    rng = np.random.default_rng(0)
+    frames = [None, np.zeros((0, 0), np.uint8), np.zeros((0, 5, 3), np.uint8), np.zeros((1, 1), np.uint8),
+              np.zeros((7, 9, 3), np.uint8), np.zeros((480, 640, 3), np.uint8), np.full((480, 640), 255, np.uint8),
+              np.full((480, 640), 128, np.uint16), rng.integers(0, 256, (480, 640, 3), dtype=np.uint8),
+              np.clip(128 + rng.normal(0, 4, (480, 640)), 0, 255).astype(np.uint8), np.zeros(10)]
+    for frame in frames:
+        assert find_digits(frame) == []
+    with pytest.raises(ValueError, match="channels"):
+        find_digits(np.zeros((20, 20, 2), np.uint8))
+    with pytest.raises(ValueError, match="polarity"):
+        DetectConfig(polarity="dark")
+
+
+def test_huge_frame_boxes_map_back(one_frame):
+    frame, truth = one_frame
+    big = cv2.resize(frame, None, fx=4, fy=4, interpolation=cv2.INTER_LINEAR)  # 2560 x 1920
+    boxes = [c.box for c in find_digits(big)]
+    true = [[4 * v for v in b] for b in truth_boxes(truth)]
+    match = match_boxes(boxes, true)
+    assert len(match) == len(boxes) == len(true), (boxes, true)
+
+
+def test_roi_limits_the_search_and_keeps_frame_coordinates(one_frame):
+    frame, truth = one_frame
+    full = [c.box for c in find_digits(frame)]
+    number = truth["numbers"][0]
+    x, y, w, h = number["box"]
+    pad = h // 2
+    roi = (x - pad, y - pad, w + 2 * pad, h + 2 * pad)
+    inside = [c.box for c in find_digits(frame, roi=roi)]
+    assert len(inside) == len(number["digits"])
+    for box in inside:
+        assert max(iou(box, f) for f in full) > 0.9
+        assert roi[0] <= box[0] and box[0] + box[2] <= roi[0] + roi[2]
+    assert find_digits(frame, roi=(0, 0, 0, 0)) == []
+    assert find_digits(frame, roi=(5000, 5000, 10, 10)) == []
+    assert len(find_digits(frame, roi=(-100, -100, 5000, 5000))) == len(full)
+
+
+def test_candidates_are_mnist_style_images(one_frame):
+    frame, _ = one_frame
+    for candidate in find_digits(frame):
+        image = candidate.image
+        assert image.shape == (28, 28) and image.dtype == np.float32
+        assert image.min() >= 0 and image.max() == pytest.approx(1.0)
+        total = image.sum()
+        cy = (image.sum(axis=1) @ np.arange(28)) / total
+        cx = (image.sum(axis=0) @ np.arange(28)) / total
+        assert abs(cy - 14) <= 1 and abs(cx - 14) <= 1
+        assert 0 < candidate.contrast <= 1
+
+
+def test_detection_recovers_the_mnist_digit(subset):
+    """Oracle: a real MNIST digit rendered x3 into a frame comes back close to the original."""
+    images, labels = subset
+    correlations = []
+    for d in range(10):
+        digit = images[np.flatnonzero(labels == d)[3]]
+        frame, _ = paper_frame([digit], [(250, 150)], height=60)  # 28 px -> 84 px: x3
+        (candidate,) = find_digits(frame)
+        original = digit.astype(np.float32) / 255
+        correlations.append(max(np.corrcoef(np.roll(candidate.image, (dy, dx), (0, 1)).ravel(), original.ravel())[0, 1]
+                                for dy in (-1, 0, 1) for dx in (-1, 0, 1)))
+    assert min(correlations) > 0.85 and np.mean(correlations) > 0.92, correlations
+
+
+def test_single_thread_speed(subset):
+    images, labels = subset
+    frames = [make_frame(images, labels, np.random.default_rng([9, i]))[0] for i in range(8)]
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        for frame in frames:
+            find_digits(frame)  # warm-up
+        times = []
+        for _ in range(3):
+            for frame in frames:
+                start = time.perf_counter()
+                find_digits(frame)
+                times.append(time.perf_counter() - start)
+    finally:
+        cv2.setNumThreads(threads)
+    # The budget is ~2.5 ms per 640x480 frame; the bound is loose for busy CI machines.
+    assert np.median(times) < 0.015, np.median(times)
+
+
+def test_detection_imports_only_numpy_and_opencv():
+    code = (
+        "import sys, numpy as np\n"
+        "from edge_runtime.detect import find_digits\n"
+        "from edge_runtime.grouping import group_numbers\n"
+        "frame = np.full((480, 640, 3), 200, np.uint8)\n"
+        "frame[200:260, 300:306] = 30\n"
+        "group_numbers([c.box for c in find_digits(frame)])\n"
+        "bad = [m for m in ('tensorflow', 'keras', 'scipy', 'skimage', 'PIL', 'torch') if m in sys.modules]\n"
+        "assert not bad, bad\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 0, result.stderr
