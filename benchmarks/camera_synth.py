@@ -466,7 +466,8 @@ def read_dataset(dataset_dir: str | os.PathLike) -> Iterator[tuple[np.ndarray, d
     root = Path(dataset_dir)
     truth_path = root / "truth.json"
     if not truth_path.is_file():
-        raise FileNotFoundError(f"{truth_path} not found; create it with python -m benchmarks.camera_synth --out {root}")
+        raise FileNotFoundError(f"{truth_path} not found; create the dataset with "
+                                f"python -m benchmarks.camera_synth --out {root}")
     meta = json.loads(truth_path.read_text())
     for entry in meta["frames"]:
         frame = cv2.imread(str(root / entry["file"]), cv2.IMREAD_COLOR)
@@ -480,7 +481,8 @@ def read_dataset(dataset_dir: str | os.PathLike) -> Iterator[tuple[np.ndarray, d
 CLIP_FOURCC = "MJPG"
 
 
-def write_clip(path: str | os.PathLike, frames: Sequence[np.ndarray], fps: float = 15.0) -> Path:
+def write_clip(path: str | os.PathLike, frames: Sequence[np.ndarray], fps: float = 15.0,
+               quality: int = 95) -> Path:
     """Write BGR frames (all the same size) to a Motion-JPEG `.avi` clip that OpenCV can read back."""
     path = Path(path)
     if path.suffix.lower() != ".avi":
@@ -492,6 +494,7 @@ def write_clip(path: str | os.PathLike, frames: Sequence[np.ndarray], fps: float
     try:
         if not writer.isOpened():
             raise OSError(f"OpenCV cannot open a video writer for {path}")
+        writer.set(cv2.VIDEOWRITER_PROP_QUALITY, quality)
         for frame in frames:
             if frame.shape[:2] != (h, w):
                 raise ValueError(f"frame size {frame.shape[:2]} differs from the first frame {(h, w)}")

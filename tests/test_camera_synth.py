@@ -24,7 +24,7 @@ def subset():
 @pytest.fixture(scope="module")
 def frames(subset):
     images, labels = subset
-    return [make_frame(images, labels, np.random.default_rng([5, i])) for i in range(20)]
+    return [make_frame(images, labels, np.random.default_rng([5, i])) for i in range(12)]
 
 
 def test_same_seed_same_frame_other_seed_other_frame(subset):
@@ -59,7 +59,7 @@ def test_both_polarities_and_varied_conditions_occur(frames):
     polarities = {t["polarity"] for _, t in frames}
     assert polarities == {"dark_on_light", "light_on_dark"}
     qualities = [t["params"]["jpeg_quality"] for _, t in frames]
-    assert min(qualities) >= 40 and max(qualities) <= 90 and len(set(qualities)) > 10
+    assert min(qualities) >= 40 and max(qualities) <= 90 and len(set(qualities)) > 8
     assert {t["params"]["blur"].split(":")[0] for _, t in frames} >= {"gaussian", "defocus", "motion"}
     assert any(t["distractors"] for _, t in frames)
 

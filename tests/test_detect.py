@@ -78,8 +78,8 @@ def test_camera_like_frames_both_polarities(subset, dark_on_light_prob):
     config = SynthConfig(dark_on_light_prob=dark_on_light_prob)
     results = [exact(find_digits(frame), truth)
                for frame, truth in (make_frame(images, labels, np.random.default_rng([77, i]), config)
-                                    for i in range(12))]
-    assert sum(results) >= 11, results
+                                    for i in range(10))]
+    assert sum(results) >= 9, results
 
 
 def test_gradient_lighting_and_hard_shadow(subset):
@@ -207,6 +207,10 @@ def test_roi_limits_the_search_and_keeps_frame_coordinates(one_frame):
     for box in inside:
         assert max(iou(box, f) for f in full) > 0.9
         assert roi[0] <= box[0] and box[0] + box[2] <= roi[0] + roi[2]
+    # A tight ROI around one digit: sizes stay relative to the frame, not to the ROI.
+    dx, dy, dw, dh = number["digits"][0]["box"]
+    tight = find_digits(frame, roi=(dx - 8, dy - 8, dw + 16, dh + 16))
+    assert len(tight) == 1 and iou(tight[0].box, number["digits"][0]["box"]) > 0.5
     assert find_digits(frame, roi=(0, 0, 0, 0)) == []
     assert find_digits(frame, roi=(5000, 5000, 10, 10)) == []
     assert len(find_digits(frame, roi=(-100, -100, 5000, 5000))) == len(full)
@@ -271,3 +275,26 @@ def test_detection_imports_only_numpy_and_opencv():
         "assert not bad, bad\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_reading_eval_scores_a_small_dataset(subset, tmp_path):
+    from benchmarks.camera_synth import make_dataset
+    from benchmarks.reading_eval import evaluate_reading, score_frame
+
+    images, labels = subset
+    make_dataset(tmp_path, 4, seed=21, source_images=images, source_labels=labels)
+    report = evaluate_reading(tmp_path)
+    assert report["frames"] == 4 and 0 <= report["detection_grouping_rate"] <= report["detection_match_rate"] <= 1
+    assert report["detect_preprocess_group"]["p50_ms"] > 0 and report["first_frame_ms"] > 0
+    model = REPO / "edge_runtime" / "assets" / "cnn_int8.tflite"
+    if model.is_file():
+        read = evaluate_reading(tmp_path, model)
+        assert 0 <= read["numbers_exact_rate"] <= 1 and read["digits"] == report["digits"]
+    # The scorer itself: a perfect answer, then a wrong label and a wrongly split number.
+    truth = {"numbers": [{"digits": [{"box": [10, 10, 20, 30], "label": 4}, {"box": [35, 10, 20, 30], "label": 2}]}]}
+    boxes = [(10, 10, 20, 30), (35, 10, 20, 30)]
+    perfect = score_frame(truth, boxes, [[0, 1]], [4, 2])
+    assert perfect.grouping_right and perfect.numbers_read == 1 and perfect.digits_correct == 2
+    assert score_frame(truth, boxes, [[0, 1]], [4, 7]).numbers_read == 0
+    split = score_frame(truth, boxes, [[0], [1]], [4, 2])
+    assert not split.grouping_right and split.numbers_read == 0 and split.extra_numbers == 2

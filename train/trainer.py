@@ -94,7 +94,9 @@ def train(config: TrainConfig, data: Mnist, out_dir: str | Path, verbose: int = 
     start = time.perf_counter()
     with contextlib.redirect_stdout(sys.stderr):
         if config.augment:
-            history = model.fit(_dataset(x_train, y_train, config), epochs=config.epochs, verbose=verbose)
+            # The dataset shuffles itself (seeded); Keras would only warn that it cannot.
+            history = model.fit(_dataset(x_train, y_train, config), epochs=config.epochs, shuffle=False,
+                                verbose=verbose)
         else:
             history = model.fit(x_train, y_train, epochs=config.epochs, batch_size=config.batch_size,
                                 shuffle=True, verbose=verbose)
