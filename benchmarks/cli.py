@@ -59,7 +59,6 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    import json
     import sys
     from dataclasses import replace
     from pathlib import Path

@@ -20,6 +20,18 @@ def mnist_dir() -> Path | None:
     return None
 
 
+SUBSET = REPO / "tests" / "data" / "mnist_test_subset.npz"  # 300 MNIST test digits, see make_subset.py
+
+
+@pytest.fixture(scope="session")
+def subset():
+    """(images uint8 (300, 28, 28), labels): 30 of each digit, committed, so these tests never skip."""
+    import numpy as np
+
+    with np.load(SUBSET) as data:
+        return data["images"], data["labels"]
+
+
 @pytest.fixture(scope="session")
 def mnist_path() -> Path:
     path = mnist_dir()

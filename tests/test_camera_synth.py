@@ -8,18 +8,8 @@ import numpy as np
 import pytest
 
 from benchmarks.camera_synth import SynthConfig, make_dataset, make_frame, read_dataset, write_clip
-from conftest import REPO
 
 pytestmark = pytest.mark.edge
-
-SUBSET = REPO / "tests" / "data" / "mnist_test_subset.npz"
-
-
-@pytest.fixture(scope="module")
-def subset():
-    with np.load(SUBSET) as data:
-        return data["images"], data["labels"]
-
 
 @pytest.fixture(scope="module")
 def frames(subset):

@@ -1,5 +1,4 @@
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,15 +8,6 @@ from edge_runtime.classifier import Classifier, read_metadata, softmax
 from edge_runtime.pipeline import shipped_model
 
 pytestmark = pytest.mark.edge
-
-SUBSET = Path(__file__).parent / "data" / "mnist_test_subset.npz"
-
-
-@pytest.fixture(scope="module")
-def subset():
-    with np.load(SUBSET) as data:
-        return data["images"], data["labels"]
-
 
 @pytest.fixture(scope="module")
 def full_test(request):

@@ -17,15 +17,6 @@ from edge_runtime.grouping import group_numbers
 
 pytestmark = pytest.mark.edge
 
-SUBSET = REPO / "tests" / "data" / "mnist_test_subset.npz"
-
-
-@pytest.fixture(scope="module")
-def subset():
-    with np.load(SUBSET) as data:
-        return data["images"], data["labels"]
-
-
 def truth_boxes(truth: dict) -> list[list[int]]:
     return [d["box"] for n in truth["numbers"] for d in n["digits"]]
 

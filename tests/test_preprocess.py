@@ -5,19 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO
 from edge_runtime.preprocess import PreprocessConfig, mnist_style, soft_ink
 
 pytestmark = pytest.mark.edge
-
-SUBSET = REPO / "tests" / "data" / "mnist_test_subset.npz"
-
-
-@pytest.fixture(scope="module")
-def subset():
-    with np.load(SUBSET) as data:
-        return data["images"], data["labels"]
-
 
 def render_as_photo(digit: np.ndarray, rng: np.random.Generator, scale: int = 3, paper: float = 200.0,
                     ink: float = 50.0) -> np.ndarray:

@@ -11,16 +11,12 @@ from edge_runtime.pipeline import DigitReader, sample_clip, shipped_model
 
 pytestmark = pytest.mark.edge
 
-SUBSET = REPO / "tests" / "data" / "mnist_test_subset.npz"
-
-
 @pytest.fixture(scope="module")
-def frames_dir(tmp_path_factory):
+def frames_dir(subset, tmp_path_factory):
     """Camera-like frames made of MNIST test digits (from the committed subset), with ground truth."""
     from benchmarks.camera_synth import make_dataset
 
-    with np.load(SUBSET) as data:
-        images, labels = data["images"], data["labels"]
+    images, labels = subset
     out = tmp_path_factory.mktemp("frames")
     make_dataset(out, 6, seed=11, source_images=images, source_labels=labels)
     return out

@@ -1,12 +1,11 @@
 import logging
-import threading
 import time
 
 import cv2
 import numpy as np
 import pytest
 
-from edge_runtime.sources import (CaptureSettings, FileSource, LiveSource, SourceError, VideoFileSource,
+from edge_runtime.sources import (CaptureSettings, LiveSource, SourceError, VideoFileSource,
                                   open_source, read_image)
 
 pytestmark = pytest.mark.edge
