@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edge_runtime.backend import load_backend
+from edge_runtime.tflite_check import check_tflite
 
 # A frame's digits run in one invoke at their exact count (one interpreter allocated per count
 # seen, reused after): padding 5 digits to a bucket of 8 would add 60 % work to a compute-bound
@@ -99,6 +100,10 @@ class Classifier:
         self.threads = threads
         self.metadata, self.has_metadata = read_metadata(self.model_path)
         self._model_bytes = self.model_path.read_bytes()
+        try:
+            check_tflite(self._model_bytes)  # tflite-runtime segfaults on a truncated file; fail cleanly
+        except ValueError as exc:
+            raise ValueError(f"{self.model_path}: not a valid TFLite model ({exc})") from None
         self._interpreters: dict[int, object] = {}
         first = self._new_interpreter()
         inp, out = first.get_input_details(), first.get_output_details()

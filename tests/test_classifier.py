@@ -20,9 +20,12 @@ def full_test(request):
     return load_test_split(path)
 
 
-def test_auto_backend_is_litert():
+def test_auto_backend_is_the_first_installed():
+    import importlib.util
+
     backend = load_backend("auto")
-    assert backend.name == "litert" and backend.version != "unknown"
+    expected = "litert" if importlib.util.find_spec("ai_edge_litert") else "tflite-runtime"
+    assert backend.name == expected and backend.version != "unknown"
 
 
 def test_unknown_and_missing_backends():
