@@ -59,8 +59,13 @@ def _video_writer(path: str, fps: float, size: tuple[int, int]):
 
 
 def _window_available() -> bool:
+    import os
+
     import cv2
 
+    # Debian's Qt build of OpenCV aborts the process (no cv2.error) when there is no display.
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return False
     try:
         cv2.namedWindow("mnist-edge", cv2.WINDOW_NORMAL)
         return True

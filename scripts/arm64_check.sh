@@ -13,7 +13,7 @@
 #   MNIST_EDGE_ARM64_ROOT  rootfs location (default /var/cache/mnist-edge/arm64-bookworm)
 #   OUT_DIR                where arm64_run.jsonl / host_run.jsonl go (default ./arm64-out)
 #   MNIST_EDGE_QEMU_CPU    emulated CPU: cortex-a72 (Pi 4, default) or cortex-a76 (Pi 5)
-#   MNIST_EDGE_DEBIAN_MIRROR  debootstrap mirror (default http://deb.debian.org/debian)
+#   MNIST_EDGE_DEBIAN_MIRROR  debootstrap mirror (default: the host's own Debian apt source)
 # First run: debootstrap ~4-7 min + venv/pip ~2 min; later runs reuse the cache.
 # Host compare needs the host's `mnist-edge` on PATH (e.g. `pip install -e '.[edge]'`).
 # Emulated timings (and latency_ms values) are NOT Raspberry Pi timings.
@@ -27,7 +27,11 @@ set -euo pipefail
 ROOT="${MNIST_EDGE_ARM64_ROOT:-/var/cache/mnist-edge/arm64-bookworm}"
 OUT_DIR="${OUT_DIR:-./arm64-out}"
 QEMU_CPU_MODEL="${MNIST_EDGE_QEMU_CPU:-cortex-a72}"
-MIRROR="${MNIST_EDGE_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+host_debian_mirror() {  # the first Debian archive URI that this machine's apt already uses
+  { grep -h '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}'
+    grep -h '^deb ' /etc/apt/sources.list 2>/dev/null | awk '{print $2}'; } | grep -v -- '-security' | head -n 1
+}
+MIRROR="${MNIST_EDGE_DEBIAN_MIRROR:-$(host_debian_mirror)}"
 SUITE=bookworm
 INCLUDE="python3,python3-venv,python3-pip,ca-certificates"
 ROOTFS_STAMP_VALUE="v1 $SUITE arm64 minbase $INCLUDE"

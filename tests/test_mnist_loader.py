@@ -157,7 +157,7 @@ def test_offline_without_local_copy(tmp_path, monkeypatch):
     keras = pytest.importorskip("keras")
 
     def offline(*args, **kwargs):  # what keras' get_file raises without a network
-        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- [Errno -3]")
+        raise Exception("URL fetch failure on mnist.npz: None -- [Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
     with pytest.raises(MnistDataError, match="offline and no local copy: set MNIST_DIR"):

@@ -201,10 +201,11 @@ def test_a_viewer_that_reads_nothing_does_not_slow_publish_or_other_viewers(view
             view.publish(image, result(index))
             durations.append(time.perf_counter() - start)
             time.sleep(0.002)
-        # Blocking on the stuck viewer would take seconds (until its send times out); scheduling
-        # noise on a busy 2-core CI machine takes milliseconds.
-        assert np.median(durations) < 0.001, f"publish() p50 {np.median(durations) * 1e3:.2f} ms"
-        assert max(durations) < 0.1, f"publish() took up to {max(durations) * 1e3:.1f} ms"
+        # Not a speed check: blocking on the stuck viewer would take seconds (its send times out
+        # after SEND_TIMEOUT_S = 20 s); these bounds only tell "never waits" from "waits", even
+        # under emulation (the arm64 run) or a busy CI machine.
+        assert np.median(durations) < 0.05, f"publish() p50 {np.median(durations) * 1e3:.2f} ms"
+        assert max(durations) < 2.0, f"publish() took up to {max(durations) * 1e3:.1f} ms"
         # A second viewer still gets the newest frame, and the server still answers.
         view.publish(frame(123), result(999))
         with urllib.request.urlopen(view.url + "stream.mjpg", timeout=5) as stream:
