@@ -310,6 +310,8 @@ out = {"import_s": time.perf_counter() - t0, "tensorflow": tf.__version__, "kera
        "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
        "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()}
 start = time.perf_counter()
+from train.models import register_custom_layers  # the CNN's StaticReshape
+register_custom_layers()
 model = keras.saving.load_model(spec["model"], compile=False)
 out["load_s"] = time.perf_counter() - start
 x = np.load(spec["images"]).astype(np.float32)
