@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import platform
 import sys
 import time
 from dataclasses import dataclass
@@ -109,14 +108,11 @@ def tflite_ops(model_content: bytes) -> list[str]:
 
 
 def versions() -> dict[str, str]:
-    import keras
-    import tensorflow as tf
-
     from edge_runtime.backend import load_backend
+    from train.trainer import versions as training_versions
 
     backend = load_backend()
-    return {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-            "numpy": np.__version__, f"interpreter_{backend.name}": backend.version}
+    return {**training_versions(), f"interpreter_{backend.name}": backend.version}
 
 
 def verify(tflite_path: Path, keras_logits: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,

@@ -51,18 +51,19 @@ def group_numbers(boxes: Sequence[Box], config: GroupConfig = GroupConfig()) -> 
         numbers.append(current)
 
     # Reading order: rows of numbers (vertical overlap of their boxes), top row first, left→right in a row.
-    spans = [_union(boxes, number) for number in numbers]
+    spans = [union_box(boxes, number) for number in numbers]
     by_centre = sorted(range(len(numbers)), key=lambda k: spans[k][1] + spans[k][3] / 2)
     rows: list[list[int]] = []
     for k in by_centre:
-        if rows and _v_overlap(_union(spans, rows[-1]), spans[k]) >= config.min_line_overlap:
+        if rows and _v_overlap(union_box(spans, rows[-1]), spans[k]) >= config.min_line_overlap:
             rows[-1].append(k)
         else:
             rows.append([k])
     return [numbers[k] for row in rows for k in sorted(row, key=lambda k: spans[k][0])]
 
 
-def _union(boxes: Sequence[Box], indices: Sequence[int]) -> Box:
+def union_box(boxes: Sequence[Box], indices: Sequence[int]) -> Box:
+    """The box (x, y, w, h) around boxes[i] for i in indices."""
     x0 = min(boxes[i][0] for i in indices)
     y0 = min(boxes[i][1] for i in indices)
     x1 = max(boxes[i][0] + boxes[i][2] for i in indices)

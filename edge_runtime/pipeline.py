@@ -11,7 +11,7 @@ import numpy as np
 
 from edge_runtime.classifier import Classifier
 from edge_runtime.detect import DetectConfig, find_digits
-from edge_runtime.grouping import group_numbers
+from edge_runtime.grouping import group_numbers, union_box
 
 log = logging.getLogger("mnist_edge")
 
@@ -65,14 +65,6 @@ def sample_clip() -> Path:
     return Path(str(resources.files("edge_runtime") / "assets" / "sample.avi"))
 
 
-def _union(boxes: list[Box]) -> Box:
-    x0 = min(b[0] for b in boxes)
-    y0 = min(b[1] for b in boxes)
-    x1 = max(b[0] + b[2] for b in boxes)
-    y1 = max(b[1] + b[3] for b in boxes)
-    return (x0, y0, x1 - x0, y1 - y0)
-
-
 @dataclass
 class DigitReader:
     """Read the numbers in camera frames: `DigitReader().read(frame)` → list of Number.
@@ -119,11 +111,11 @@ class DigitReader:
         digits = [Digit(int(predictions[i]), float(confidences[i]), tuple(int(v) for v in candidates[i].box))
                   for i in accepted]
         numbers, ordered = [], []
-        for group in group_numbers([d.box for d in digits]):
+        boxes = [d.box for d in digits]
+        for group in group_numbers(boxes):
             members = tuple(digits[i] for i in group)
             ordered.extend(members)
-            numbers.append(Number("".join(str(d.digit) for d in members), _union([d.box for d in members]),
-                                  members))
+            numbers.append(Number("".join(str(d.digit) for d in members), union_box(boxes, group), members))
         t3 = time.perf_counter()
         latency = {"decode": decode_ms, "detect": (t1 - t0) * 1e3, "inference": (t2 - t1) * 1e3,
                    "postprocess": (t3 - t2) * 1e3}
