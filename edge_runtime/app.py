@@ -184,8 +184,8 @@ def run_pipeline(options: RunOptions) -> int:
     if elapsed is None:  # stopped by Ctrl+C or SIGTERM before the source ended
         elapsed = time.perf_counter() - started
     skipped = getattr(source, "skipped", 0)
-    stage_text = ", ".join(f"{stage} {percentile_summary(times[stage])['p50']:.2f}/"
-                           f"{percentile_summary(times[stage])['p99']:.2f}" for stage in STAGES)
+    summaries = {stage: percentile_summary(times[stage]) for stage in STAGES}
+    stage_text = ", ".join(f"{stage} {summaries[stage]['p50']:.2f}/{summaries[stage]['p99']:.2f}" for stage in STAGES)
     print(f"mnist-edge: {frames} frames, {digits} digits in {elapsed:.2f} s "
           f"({frames / elapsed if elapsed > 0 else 0:.1f} FPS incl. output); "
           f"ms p50/p99: {stage_text}"

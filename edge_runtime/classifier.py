@@ -116,6 +116,9 @@ class Classifier:
         if int(out[0]["shape"][-1]) != len(self.metadata.labels):
             raise ValueError(f"{self.model_path}: output has {int(out[0]['shape'][-1])} classes, "
                              f"expected {len(self.metadata.labels)}")
+        # Every interpreter built from these bytes numbers its tensors alike: look the indices up once,
+        # not twice per invoke on the per-frame path.
+        self._input_index, self._output_index = inp[0]["index"], out[0]["index"]
         self.input_shape = tuple(shape[1:])
         self.input_quant = _Quantizer(inp[0])
         self.output_quant = _Quantizer(out[0])
@@ -152,17 +155,16 @@ class Classifier:
         interpreter = self._interpreters.get(batch)
         if interpreter is None:
             interpreter = self._new_interpreter()
-            index = interpreter.get_input_details()[0]["index"]
-            interpreter.resize_tensor_input(index, [batch, *self.input_shape], strict=False)
+            interpreter.resize_tensor_input(self._input_index, [batch, *self.input_shape], strict=False)
             interpreter.allocate_tensors()
             self._interpreters[batch] = interpreter
         return interpreter
 
     def _invoke(self, batch_input: np.ndarray) -> np.ndarray:
         interpreter = self.interpreter_for(len(batch_input))
-        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], batch_input)
+        interpreter.set_tensor(self._input_index, batch_input)
         interpreter.invoke()
-        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+        return interpreter.get_tensor(self._output_index)
 
     def predict_raw(self, images: np.ndarray) -> np.ndarray:
         """Dequantized model outputs (logits for our models) for (N, 28, 28) float images in [0, 1]."""

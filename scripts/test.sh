@@ -3,7 +3,7 @@
 #   .venv       everything (TensorFlow for train/convert, the edge runtime, benchmarks, tests)
 #   .venv-edge  only the `edge` extra, as on a Raspberry Pi: proves the runtime needs no TensorFlow
 #   .venv-tflite  tflite-runtime + NumPy 1.x instead (Python 3.11 only): the other interpreter works
-# Extra arguments go to the main pytest run (e.g. -m "not slow", -k loader).
+# Extra arguments go to the main pytest run (e.g. -k loader, -x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
