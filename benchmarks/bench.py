@@ -564,6 +564,30 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# CPU features that decide TFLite kernel speed: x86 AVX2/FMA (XNNPACK float), AVX-512 and VNNI (int8 dot
+# products); ARM NEON ("asimd"), dot product ("asimddp": int8 on a Pi 5's Cortex-A76, not a Pi 4's A72),
+# int8 matrix multiply ("i8mm") and half-precision arithmetic ("asimdhp", "fphp").
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni",
+              "amx_int8", "neon", "asimd", "asimdhp", "fphp", "asimddp", "i8mm", "bf16", "sve")
+
+
+def cpu_features() -> dict:
+    """Family/model (x86) or implementer/part (ARM) and the SIMD flags the CPU reports."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    flags = set((fields.get("flags") or fields.get("Features") or "").split())
+    ident = {k: fields[k] for k in ("cpu family", "model", "stepping", "CPU implementer", "CPU part",
+                                    "CPU variant", "CPU revision") if k in fields}
+    return {"id": ident, "simd": [f for f in SIMD_FLAGS if f in flags]}
+
+
 def machine_info(backend_name: str, backend_version: str, command: list[str]) -> dict:
     import cv2
 
@@ -574,7 +598,7 @@ def machine_info(backend_name: str, backend_version: str, command: list[str]) ->
     env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
                                       "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS") if k in os.environ}
     return {
-        "cpu_model": cpu_model(), "cores": os.cpu_count(),
+        "cpu_model": cpu_model(), "cpu": cpu_features(), "cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "memory_gb": mem_gb, "machine": platform.machine(), "platform": platform.platform(),
         "python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__,

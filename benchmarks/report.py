@@ -180,6 +180,14 @@ def _ratio_section(results: dict) -> list[str]:
         rows)
 
 
+def _decode_note(p: dict) -> str:
+    colour = p.get("decode_colour_ms")
+    if not p.get("decode_gray"):
+        return "Decode: OpenCV's BGR frames."
+    return ("Decode: Motion-JPEG straight to gray, as `mnist-edge run` reads video when it draws nothing"
+            + (f" (in colour, as --save/--serve need: p50 {colour['p50']:.3f} ms)." if colour else "."))
+
+
 def _pipeline_section(results: dict) -> list[str]:
     p = results.get("pipeline")
     lines = ["## Pipeline (camera frame → numbers)", ""]
@@ -194,7 +202,7 @@ def _pipeline_section(results: dict) -> list[str]:
                  f"camera_synth seed {clip['seed']}), cv2.setNumThreads({p['cv2_threads']}), interpreter threads "
                  f"{p['interpreter_threads']}, {modes['batched']['passes']} passes per mode, alternating. "
                  "frames/s = frames / (decode + process time); without decode: what a camera that delivers raw frames "
-                 "would allow.")
+                 "would allow. " + _decode_note(p))
     lines.append("")
     header = ["inference", "frames/s", "frames/s without decode", "candidates/frame"] + [f"{s} p50/p99 ms" for s in
                                                               ("decode", "detect", "inference", "postprocess", "total")]
@@ -246,8 +254,12 @@ def markdown(results: dict, plots: dict[str, str] | None = None) -> str:
     lines = ["# mnist-edge benchmark" + (" (quick mode)" if results.get("quick") else ""), ""]
     lines += _quick_banner(results)
     load = m.get("load_average_start")
+    cpu = m.get("cpu") or {}
+    ident = ", ".join(f"{k} {v}" for k, v in cpu.get("id", {}).items())
+    simd = " ".join(cpu.get("simd", []))
+    cpu_text = m["cpu_model"] + (f" ({ident}; {simd or 'no listed SIMD flags'})" if cpu else "")
     lines += [f"`{m['command']}` — {results['started']}, {results['duration_s']:.1f} s", "",
-              f"{m['cpu_model']}, {m['cores']} cores ({m['machine']}), Python {m['python']}, numpy {m['numpy']}, "
+              f"{cpu_text}, {m['cores']} cores ({m['machine']}), Python {m['python']}, numpy {m['numpy']}, "
               f"OpenCV {m['opencv']}, {m['interpreter_backend']} {m['interpreter_version']}"
               + (f", TensorFlow {m['tensorflow']} / Keras {m['keras']} (reference only)" if m.get("tensorflow") else "")
               + (f". Load average at start {load[0]:.2f}" if load else "") + ".", ""]

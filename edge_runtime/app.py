@@ -97,7 +97,9 @@ def run_pipeline(options: RunOptions) -> int:
                          options.roi, options.batched)
     source_spec = options.source if options.source is not None else str(sample_clip())
     settings = CaptureSettings(options.width, options.height, options.fps)
-    source = open_source(source_spec, settings, loop=options.loop)
+    # Detection reads gray; only the annotated outputs need colour.
+    gray = not (options.save or options.show or options.serve)
+    source = open_source(source_spec, settings, loop=options.loop, gray=gray)
     _sigterm_as_interrupt()
 
     show = options.show and _window_available()

@@ -23,6 +23,9 @@ class PreprocessConfig:
     min_ink_pixels: int = 2    # fewer pixels above soft_low: an empty crop, returned as zeros
 
 
+_LEVELS = np.arange(256, dtype=np.float32)  # the 8-bit gray levels, for soft_ink's lookup table
+
+
 def _peak(x: np.ndarray) -> float:
     """Stroke-core intensity, robust to single hot pixels: the max after a 3x3 mean."""
     if min(x.shape) >= 3:
@@ -52,8 +55,8 @@ def soft_ink(crop: np.ndarray, config: PreprocessConfig = PreprocessConfig(),
     hi = black + config.soft_high * span
     if x.dtype == np.uint8:
         # 8-bit crops (what detection produces): one table lookup instead of four array passes.
-        ramp = np.clip((np.arange(256, dtype=np.float32) - lo) * (1.0 / (hi - lo)), 0.0, 1.0)
-        return cv2.LUT(x, ramp)
+        ramp = (_LEVELS - lo) * (1.0 / (hi - lo))
+        return cv2.LUT(x, np.clip(ramp, 0.0, 1.0, out=ramp))
     ink = (x - lo) * (1.0 / (hi - lo))
     return cv2.min(cv2.max(ink, 0.0), 1.0)
 
@@ -63,8 +66,9 @@ def mnist_style(crop: np.ndarray, config: PreprocessConfig = PreprocessConfig(),
     """One digit crop (ink bright on dark, any numeric dtype) → float32 (28, 28) in [0, 1], MNIST-style."""
     ink = soft_ink(crop, config, black)
     out = np.zeros((config.size, config.size), np.float32)
-    x, y, w, h = cv2.boundingRect((ink > 0).view(np.uint8))
-    if w * h == 0 or cv2.countNonZero(ink) < config.min_ink_pixels:
+    inked = (ink > 0).view(np.uint8)
+    x, y, w, h = cv2.boundingRect(inked)
+    if w * h == 0 or cv2.countNonZero(inked) < config.min_ink_pixels:
         return out
     ink = ink[y:y + h, x:x + w]
     # Keep the aspect ratio: a thin 1 stays thin instead of being stretched to 20 px wide.
@@ -72,12 +76,17 @@ def mnist_style(crop: np.ndarray, config: PreprocessConfig = PreprocessConfig(),
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     digit = cv2.resize(ink, (new_w, new_h), interpolation=interp)
-    # (Not cv2.moments: it takes an N x 2 array, e.g. a 2-px wide "1", for a list of points.)
-    total = float(digit.sum())
+    # cv2.moments takes an N x 2 array (a 2-px wide "1") for a list of points: numpy for those.
+    if new_w != 2:
+        m = cv2.moments(digit)
+        total, sum_y, sum_x = m["m00"], m["m01"], m["m10"]
+    else:
+        total = float(digit.sum())
+        sum_y = float(digit.sum(axis=1) @ np.arange(new_h, dtype=np.float32))
+        sum_x = float(digit.sum(axis=0) @ np.arange(new_w, dtype=np.float32))
     if total <= 0:
         return out
-    cy = float(digit.sum(axis=1) @ np.arange(new_h, dtype=np.float32)) / total
-    cx = float(digit.sum(axis=0) @ np.arange(new_w, dtype=np.float32)) / total
+    cy, cx = sum_y / total, sum_x / total
     top = int(round(config.center - cy))
     left = int(round(config.center - cx))
     # Paste with clipping: a lopsided digit may be shifted partly outside the field, as in MNIST.
@@ -85,7 +94,7 @@ def mnist_style(crop: np.ndarray, config: PreprocessConfig = PreprocessConfig(),
     y1, x1 = min(config.size, top + new_h), min(config.size, left + new_w)
     if y1 > y0 and x1 > x0:
         out[y0:y1, x0:x1] = digit[y0 - top:y1 - top, x0 - left:x1 - left]
-    peak = float(out.max())
+    peak = cv2.minMaxLoc(out)[1]
     if peak > 0:
         out *= 1.0 / peak  # MNIST strokes reach 255; faint or thin ink would otherwise look unlike training data
     return out

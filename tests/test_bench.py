@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.bench import SIMD_FLAGS
 from conftest import assert_one_line_error, run_cli
 
 VARIANTS = ("mlp_int8", "mlp_float32")
@@ -138,6 +139,8 @@ def test_machine_info_and_no_placeholders(bench_run):
                 "tensorflow", "keras"):
         assert isinstance(machine[key], str) and machine[key], key
     assert positive(machine["cores"]) and "bench --quick --models" in machine["command"]
+    if Path("/proc/cpuinfo").is_file():  # the CPU's SIMD flags explain int8-vs-float results
+        assert machine["cpu"]["simd"] and set(machine["cpu"]["simd"]) <= set(SIMD_FLAGS)
     assert results["quick"] is True and results["config"]["test_images"] == 1000
 
     def walk(value, where):  # a None/NaN inside a measured section is a placeholder, not a measurement

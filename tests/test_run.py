@@ -126,6 +126,22 @@ def test_save_writes_an_annotated_video(tmp_path, frames_dir):
     assert ok and count == 6 and first.shape == (480, 640, 3)
 
 
+def test_colour_decode_only_when_drawing(tmp_path):
+    # Without outputs to draw, the sample clip (Motion-JPEG) is decoded straight to gray; --save needs
+    # colour. Both read the same numbers, and the saved video keeps the clip's colour.
+    plain = run_cli("run", "--json", "--max-frames", "8")
+    out = tmp_path / "annotated.avi"
+    drawn = run_cli("run", "--json", "--max-frames", "8", "--save", str(out))
+    assert plain.returncode == 0 and drawn.returncode == 0, plain.stderr + drawn.stderr
+    texts = [[n["text"] for n in f["numbers"]] for f in parse_json_lines(plain.stdout)]
+    assert texts == [[n["text"] for n in f["numbers"]] for f in parse_json_lines(drawn.stdout)]
+    assert len(texts) == 8 and all(texts)
+    capture = cv2.VideoCapture(str(out))
+    ok, first = capture.read()
+    capture.release()
+    assert ok and np.abs(first[..., 0].astype(int) - first[..., 2]).mean() > 5  # blue ≠ red: colour
+
+
 def test_show_without_gui_says_so(frames_dir):
     result = run_cli("run", "--source", str(frames_dir), "--show", "--max-frames", "1")
     assert result.returncode == 0, result.stderr

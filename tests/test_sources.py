@@ -59,6 +59,43 @@ def test_video_file_every_frame_then_end(tmp_path):
     assert len(frames) == 12 and frames[-1].index == 11
 
 
+def test_motion_jpeg_decodes_straight_to_gray(tmp_path):
+    path = write_video(tmp_path / "clip.avi", 5)
+    color = [f.image for f in open_source(str(path)).frames()]
+    source = open_source(str(path), gray=True)
+    gray = [f.image for f in source.frames()]
+    assert source.gray and len(gray) == 5 and all(g.shape == (120, 160) and g.dtype == np.uint8 for g in gray)
+    for g, c in zip(gray, color):  # the same picture: JPEG's own luma instead of BGR → gray
+        assert np.abs(g.astype(int) - cv2.cvtColor(c, cv2.COLOR_BGR2GRAY)).max() <= 3
+
+
+def test_gray_request_leaves_other_codecs_in_colour(tmp_path):
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
+    if not writer.isOpened():
+        pytest.skip("this OpenCV cannot write MPEG-4")
+    for i in range(4):
+        writer.write(np.full((120, 160, 3), 40 * i, np.uint8))
+    writer.release()
+    source = open_source(str(path), gray=True)
+    frames = [f.image for f in source.frames()]
+    assert not source.gray and len(frames) == 4 and frames[0].shape == (120, 160, 3)
+
+
+def test_corrupt_motion_jpeg_frame_is_skipped_with_a_warning(tmp_path, caplog):
+    path = write_video(tmp_path / "clip.avi", 5)
+    data = bytearray(path.read_bytes())
+    starts = [i for i in range(len(data) - 3) if data[i:i + 3] == b"\xff\xd8\xff"]  # each frame's JPEG SOI
+    assert len(starts) == 5
+    data[starts[2]:starts[2] + 64] = bytes(64)  # frame 2 is no JPEG any more; the AVI stays intact
+    path.write_bytes(bytes(data))
+    source = open_source(str(path), gray=True)
+    with caplog.at_level(logging.WARNING, logger="mnist_edge"):
+        frames = list(source.frames())
+    assert [f.index for f in frames] == [0, 1, 2, 3] and source.skipped == 1
+    assert any("frame 2 skipped" in r.message for r in caplog.records)
+
+
 def test_loop_replays_finite_sources(tmp_path):
     path = write_video(tmp_path / "clip.avi", 3)
     frames = open_source(str(path), loop=True).frames()
