@@ -239,6 +239,29 @@ def measure_init(interpreter_cls, path: Path, threads: int, first_input: np.ndar
             "first_inference_ms_all": [round(t * 1e3, 4) for t in first], "repeats": repeats}
 
 
+def builtin_kernel_latency(interpreter_cls, path: Path, singles: list[np.ndarray], cfg, delegated: dict) -> dict:
+    """Per-image latency with TFLite's built-in kernels only (the default XNNPACK delegate off).
+
+    Much slower than the default: XNNPACK runs the model's ops. About the same: it does not take them on
+    this CPU (e.g. int8 convolutions on some CPUs), which is why int8 can be slower than float32 here.
+    """
+    import sys
+
+    resolver = getattr(sys.modules[interpreter_cls.__module__], "OpResolverType", None)
+    if resolver is None:
+        return {"error": "this interpreter cannot turn its default delegate off"}
+    try:
+        interpreter = interpreter_cls(model_path=str(path), num_threads=1,
+                                      experimental_op_resolver_type=resolver.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        interpreter.allocate_tensors()
+    except (TypeError, ValueError, RuntimeError) as exc:
+        return {"error": f"built-in kernels only: {one_line(exc)}"}
+    runs = max(50, cfg.runs // 5)
+    stats = latency_stats(time_invokes(interpreter, singles, cfg.warmup, runs))
+    return {"p50_us": stats["p50"], "p99_us": stats["p99"], "runs": runs,
+            "xnnpack_speedup": stats["p50"] / delegated["p50"]}
+
+
 def quantized_inputs(classifier, images: np.ndarray) -> np.ndarray:
     """Test images as the model's input tensor (shape, dtype, quantization), via the Classifier's rules."""
     meta = classifier.metadata
@@ -532,6 +555,7 @@ class ModelBench:
         progress(f"{name}: per-image latency ({cfg.warmup} warm-up + {cfg.runs} timed runs)")
         times = time_invokes(classifier.interpreter_for(1), singles, cfg.warmup, cfg.runs)
         row["latency_us"] = {**latency_stats(times), "warmup": cfg.warmup, "threads": 1, "batch": 1}
+        row["builtin_kernels"] = builtin_kernel_latency(self.interpreter_cls, path, singles, cfg, row["latency_us"])
 
         progress(f"{name}: throughput at batch {list(cfg.batch_sizes)} × threads {list(cfg.threads)}")
         row["throughput"] = []

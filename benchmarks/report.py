@@ -174,10 +174,32 @@ def _ratio_section(results: dict) -> list[str]:
             for r in results.get("ratios", [])]
     if not rows:
         return []
-    return ["## Quantized vs float32 twin (ratios hold across machines; absolute times do not)", "",
-            "Ratios > 1 favour the quantized variant.", ""] + _table(
+    return ["## Quantized vs float32 twin", "",
+            "Ratios > 1 favour the quantized variant. Size and accuracy carry across machines; speed does not: "
+            "whether int8 beats float32 depends on the CPU's int8 instructions and on whether XNNPACK takes the "
+            "int8 graph (next section).", ""] + _table(
         ["variant", "float twin", "smaller", "p50 faster", "best img/s", "RSS smaller", "Δ accuracy", "agreement"],
         rows)
+
+
+def _kernel_section(results: dict) -> list[str]:
+    rows = []
+    for r in results["models"]:
+        k = r.get("builtin_kernels")
+        if r.get("status") != "ok" or not k:
+            continue
+        if "error" in k:
+            rows.append([r["variant"], _num(r["latency_us"]["p50"], 1), k["error"], DASH])
+        else:
+            rows.append([r["variant"], _num(r["latency_us"]["p50"], 1), _num(k["p50_us"], 1),
+                         f"{k['xnnpack_speedup']:.2f}×"])
+    if not rows:
+        return []
+    return ["## XNNPACK delegate", "",
+            "Per-image p50 with the interpreter's default XNNPACK delegate and with TFLite's built-in kernels only "
+            "(`experimental_op_resolver_type=BUILTIN_WITHOUT_DEFAULT_DELEGATES`). A speed-up near 1× means XNNPACK "
+            "does not run that model's ops on this CPU.", ""] + _table(
+        ["variant", "p50 µs (default)", "p50 µs (built-in kernels)", "XNNPACK speed-up"], rows)
 
 
 def _decode_note(p: dict) -> str:
@@ -273,6 +295,7 @@ def markdown(results: dict, plots: dict[str, str] | None = None) -> str:
               "the no-model baseline).", ""]
     lines += _table(VARIANT_HEADER, variant_rows(results)) + [""]
     lines += _ratio_section(results) + [""]
+    lines += _kernel_section(results) + [""]
     lines += _throughput_section(results) + [""]
     lines += _startup_section(results) + [""]
     lines += _keras_section(results) + [""]

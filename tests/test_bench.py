@@ -70,8 +70,8 @@ def test_report_has_every_table_and_a_row_per_variant(bench_run):
     report = (out / "report.md").read_text()
     assert ("| variant | size KB | accuracy | Δ vs float | agree w/ float | p50 µs | p99 µs | img/s @batch | RSS MB"
             in report)
-    for section in ("## Targets", "## Variants", "## Quantized vs float32 twin", "## Batch size × threads",
-                    "## Start-up and memory", "## LiteRT vs Keras", "## Pipeline"):
+    for section in ("## Targets", "## Variants", "## Quantized vs float32 twin", "## XNNPACK delegate",
+                    "## Batch size × threads", "## Start-up and memory", "## LiteRT vs Keras", "## Pipeline"):
         assert section in report, section
     assert "Quick mode" in report
     lines = report.splitlines()
@@ -98,6 +98,9 @@ def test_every_model_figure_is_a_real_measurement(bench_run):
         assert all(positive(lat[k]) for k in LATENCY_FIELDS if k != "std") and lat["std"] >= 0
         assert lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
         assert lat["runs"] == config["runs"]
+        kernels = row["builtin_kernels"]  # LiteRT and tflite-runtime can both switch XNNPACK off
+        assert positive(kernels["p50_us"]) and kernels["p99_us"] >= kernels["p50_us"], kernels
+        assert kernels["xnnpack_speedup"] == pytest.approx(kernels["p50_us"] / lat["p50"])
         points = {(p["threads"], p["batch"]): p for p in row["throughput"]}
         assert set(points) == {(t, b) for t in config["threads"] for b in config["batch_sizes"]}
         for p in points.values():
@@ -154,7 +157,8 @@ def test_machine_info_and_no_placeholders(bench_run):
             assert value is not None and not (isinstance(value, float) and not math.isfinite(value)), where
     for row in results["models"]:
         if row["status"] == "ok":
-            walk({k: row[k] for k in ("latency_us", "throughput", "memory", "keras")}, row["variant"])
+            walk({k: row[k] for k in ("latency_us", "builtin_kernels", "throughput", "memory", "keras")},
+                 row["variant"])
     walk(results["pipeline"], "pipeline")
 
 
