@@ -118,9 +118,13 @@ def _is_mjpeg(path: str) -> bool:
     if capture is None:
         return False
     try:
+        size = (int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)))
         ok, packet = capture.read()
-        return bool(ok) and packet is not None and packet.size > 0 and \
-            cv2.imdecode(packet, cv2.IMREAD_GRAYSCALE) is not None
+        if not ok or packet is None or packet.size == 0:
+            return False
+        image = cv2.imdecode(packet, cv2.IMREAD_GRAYSCALE)
+        # The whole frame in one JPEG (not, e.g., one field of an interlaced pair).
+        return image is not None and image.shape == size
     except cv2.error:
         return False
     finally:
