@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.bench import latency_stats, no_gc, one_line, progress
+from edge_runtime.pipeline import STAGES
 
-STAGES = ("decode", "detect", "inference", "postprocess", "total")
 
 
 @dataclass(frozen=True)

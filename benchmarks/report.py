@@ -226,13 +226,13 @@ def _pipeline_section(results: dict) -> list[str]:
                  "frames/s = frames / (decode + process time); without decode: what a camera that delivers raw frames "
                  "would allow. " + _decode_note(p))
     lines.append("")
-    header = ["inference", "frames/s", "frames/s without decode", "candidates/frame"] + [f"{s} p50/p99 ms" for s in
-                                                              ("decode", "detect", "inference", "postprocess", "total")]
+    stage_names = list(modes["batched"]["stages_ms"])  # in pipeline order, "total" last
+    header = ["inference", "frames/s", "frames/s without decode", "candidates/frame"] + [
+        f"{s} p50/p99 ms" for s in stage_names]
     rows = []
     for mode in ("batched", "per_digit"):
         m = modes[mode]
-        stages = [f"{m['stages_ms'][s]['p50']:.3f} / {m['stages_ms'][s]['p99']:.3f}"
-                  for s in ("decode", "detect", "inference", "postprocess", "total")]
+        stages = [f"{m['stages_ms'][s]['p50']:.3f} / {m['stages_ms'][s]['p99']:.3f}" for s in stage_names]
         rows.append([mode.replace("_", " "), _num(m["frames_per_s"]), _num(m["frames_per_s_without_decode"]),
                      f"{m['digits_per_frame']:.2f}"] + stages)
     lines += _table(header, rows)
@@ -392,10 +392,10 @@ def _plot_latency_vs_batch(results: dict, path: Path, plt) -> None:
 
 def _plot_pipeline(results: dict, path: Path, plt) -> None:
     p = results["pipeline"]
-    stages = ("decode", "detect", "inference", "postprocess")
     modes = [m for m in ("batched", "per_digit") if m in p["modes"]]
+    stages = [s for s in p["modes"][modes[0]]["stages_ms"] if s != "total"]
     fig, ax = plt.subplots(figsize=(8, 3.4))
-    colors = ("#8da0cb", "#fc8d62", "#66c2a5", "#e78ac3")
+    colors = ("#8da0cb", "#fc8d62", "#ffd92f", "#66c2a5", "#e78ac3", "#a6d854")
     for y, mode in enumerate(modes):
         left = 0.0
         for stage, color in zip(stages, colors):
@@ -408,7 +408,7 @@ def _plot_pipeline(results: dict, path: Path, plt) -> None:
     ax.set_xlim(0, ax.get_xlim()[1] * 1.3)
     ax.set_ylim(-0.6, len(modes) - 0.4)
     ax.set_title("Pipeline stages per frame, 1 thread" + (" (quick mode)" if results.get("quick") else ""))
-    ax.legend(ncol=4, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
+    ax.legend(ncol=len(stages), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.25), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

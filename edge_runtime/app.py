@@ -14,7 +14,6 @@ import numpy as np
 
 log = logging.getLogger("mnist_edge")
 
-STAGES = ("decode", "detect", "inference", "postprocess", "total")
 FOLDER_FPS = 2.0  # --serve pace for image folders, which have no frame rate of their own
 
 
@@ -88,7 +87,7 @@ def run_pipeline(options: RunOptions) -> int:
     import cv2
 
     from edge_runtime.annotate import annotate
-    from edge_runtime.pipeline import DigitReader, sample_clip
+    from edge_runtime.pipeline import STAGES, DigitReader, sample_clip
     from edge_runtime.sources import CaptureSettings, open_source
 
     logging.basicConfig(level=logging.INFO, format="mnist-edge: %(levelname)s: %(message)s", stream=sys.stderr)

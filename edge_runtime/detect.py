@@ -11,8 +11,10 @@ Most of the work happens on a downscaled "work" image (320 px wide for 640x480):
    are merged; touching digits are split at ink valleys;
 7. each digit is cut from the full-resolution ink map and made MNIST-style (preprocess.mnist_style).
 
-On 640x480 frames this takes ~1.2 ms (1 digit) to ~2.2 ms (6 digits) on one busy core of a 2-core
-AMD EPYC VM (cv2.setNumThreads(1)); see benchmarks/reading_eval.
+`locate_digits` does steps 1-6 and `Marks.prepare` step 7, so that the pipeline times them apart;
+`find_digits` is both. On 640x480 gray frames, steps 1-6 take 0.65-0.8 ms and step 7 about 0.09 ms per
+digit: 0.8 ms for 1 digit to 1.3 ms for 6, p50 on one core of a 2-core AMD EPYC (Zen 4) VM with
+cv2.setNumThreads(1) (benchmarks/results/pipeline_clip.avi).
 """
 from __future__ import annotations
 
@@ -71,6 +73,50 @@ class DigitCandidate:
     box: tuple[int, int, int, int]     # x, y, w, h in frame pixels (ink above half the digit's peak)
     image: np.ndarray                  # (28, 28) float32 in [0, 1], MNIST-style (white ink on black)
     contrast: float                    # peak ink contrast, 0 (invisible) … 1 (black on white)
+
+
+@dataclass(frozen=True, eq=False)
+class Marks:
+    """The digit-shaped marks of one frame, located but not yet cut out (`locate_digits`).
+
+    `prepare()` is step 7: each mark is cut from the full-resolution ink map and made MNIST-style.
+    The two are separate so that the pipeline can time finding and preprocessing apart.
+    """
+    config: DetectConfig
+    marks: list[tuple[tuple[int, int, int, int], np.ndarray]] = field(default_factory=list)  # work box, own pixels
+    gray: np.ndarray | None = None      # full-resolution 8-bit gray (huge frames already downscaled)
+    bg_work: np.ndarray | None = None   # paper level at work resolution
+    f: float = 1.0                      # work resolution / full resolution
+    dark_ink: bool = True
+    floor: int = 64                     # contrast divisor floor (see _ink_map)
+    min_h: float = 0.0                  # smallest digit size in full-resolution pixels
+    full_scale: float = 1.0             # full resolution / frame
+    origin: tuple[int, int] = (0, 0)    # frame position of the searched region's corner
+    inside: tuple[int, int, int, int] | None = None  # the ROI (x0, y0, x1, y1): keep digits centred in it
+
+    def __len__(self) -> int:
+        return len(self.marks)
+
+    def prepare(self) -> list[DigitCandidate]:
+        """The marks as MNIST-style digits with frame boxes, sorted by box x."""
+        out = []
+        s = 1.0 / self.full_scale
+        ox, oy = self.origin
+        min_h = self.min_h
+        for box_w, own in self.marks:
+            cand = _crop_digit(self.gray, self.bg_work, box_w, own, self.f, self.dark_ink, self.floor, self.config)
+            if cand is None:
+                continue
+            (tx, ty, tw, th), img28, contrast = cand
+            if max(tw, th) < 0.75 * min_h or th < 0.5 * min_h or tw > 2.5 * th:
+                continue  # the strong ink is a speck or a dash: only a faint halo made it digit-sized
+            box = (round(tx * s) + ox, round(ty * s) + oy, max(1, round(tw * s)), max(1, round(th * s)))
+            out.append(DigitCandidate(box=box, image=img28, contrast=contrast))
+        if self.inside is not None:
+            x0, y0, x1, y1 = self.inside
+            out = [c for c in out if x0 <= c.box[0] + c.box[2] / 2 < x1 and y0 <= c.box[1] + c.box[3] / 2 < y1]
+        out.sort(key=lambda c: (c.box[0], c.box[1]))
+        return out
 
 
 def to_gray8(frame: np.ndarray) -> np.ndarray | None:
@@ -289,11 +335,18 @@ def _split_touching(own: np.ndarray, config: DetectConfig) -> list[tuple[int, in
 def find_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
                 roi: tuple[int, int, int, int] | None = None) -> list[DigitCandidate]:
     """Digits in `frame` (gray/BGR/BGRA, 8/16-bit), sorted by box x; `roi` = (x, y, w, h) to search in."""
+    return locate_digits(frame, config, roi).prepare()
+
+
+def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
+                  roi: tuple[int, int, int, int] | None = None) -> Marks:
+    """Steps 1-6 of the module docstring: the digit-shaped marks in `frame`, not yet cut out."""
+    nothing = Marks(config)
     if frame is None:
-        return []
+        return nothing
     img = np.asarray(frame)
     if img.ndim not in (2, 3) or img.size == 0:
-        return []
+        return nothing
     ox = oy = 0
     frame_h = img.shape[0]  # digit sizes are fractions of the frame, also when searching an ROI
     inside = None
@@ -302,7 +355,7 @@ def find_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
         x0, y0 = max(0, rx), max(0, ry)
         x1, y1 = min(img.shape[1], rx + rw), min(img.shape[0], ry + rh)
         if x1 <= x0 or y1 <= y0:
-            return []
+            return nothing
         inside = (x0, y0, x1, y1)
         # Some context around a tight ROI: the paper's noise level is measured on paper, and a digit
         # is judged whole. Digits are kept if their centre lies in the ROI.
@@ -312,7 +365,7 @@ def find_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
         img, ox, oy = img[y0:y1, x0:x1], x0, y0
     gray = to_gray8(img)
     if gray is None:
-        return []
+        return nothing
     full_scale = 1.0
     if max(gray.shape) > config.max_frame_side:
         full_scale = config.max_frame_side / max(gray.shape)
@@ -322,10 +375,10 @@ def find_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     min_h = max(config.min_digit_px, config.min_digit_height * frame_h * full_scale)
     max_h = min(config.max_digit_height * frame_h * full_scale, H - 4)
     if H < min_h + 2 or W < 4 or max_h < min_h:
-        return []
+        return nothing
     lo_v, hi_v = cv2.minMaxLoc(gray)[:2]
     if hi_v - lo_v < 12:
-        return []  # blank frame: nothing but noise
+        return nothing  # blank frame: nothing but noise
 
     # Work image: as small as possible while the smallest digit stays a solid component.
     f = min(1.0, max(config.work_width / W, config.work_min_digit_px / min_h))
@@ -336,10 +389,10 @@ def find_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     low, high = _thresholds(ink, config)
     _, mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)
     if cv2.countNonZero(mask) > config.max_ink_fraction * mask.size:
-        return []  # not a page with writing: noise, a texture, or no contrast model fits
+        return nothing  # not a page with writing: noise, a texture, or no contrast model fits
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
     if n <= 1:
-        return []
+        return nothing
     stats = stats[1:]
     sx, sy, sw, sh, area = (stats[:, i] for i in range(5))
     min_h_w, max_h_w = min_h * f, max_h * f
@@ -353,7 +406,7 @@ def find_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     keep &= (sw <= 4.0 * max_h_w) & (sw <= 6.0 * np.maximum(sh, 1))
     idx = np.flatnonzero(keep)
     if idx.size == 0:
-        return []
+        return nothing
     if idx.size > config.max_components:
         idx = idx[np.argsort(-area[idx])[:config.max_components]]
     boxes = np.stack([sx[idx], sy[idx], sw[idx], sh[idx]], axis=1)
@@ -405,30 +458,15 @@ def find_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
                 r0, r1 = int(rows[0]), int(rows[-1]) + 1
                 candidates.append(((x0 + a, y0 + r0, b - a, r1 - r0), part[r0:r1], thin))
     if not candidates:
-        return []
+        return nothing
     # A thin mark much taller than the digits around it is a line, not a 1.
     heights = [c[0][3] for c in candidates if not c[2]]
     if heights:
         tallest = 1.8 * statistics.median(heights)  # (np.median costs ~30 µs on a short list)
         candidates = [c for c in candidates if not c[2] or c[0][3] <= tallest]
     candidates.sort(key=lambda c: -c[0][2] * c[0][3])
-
-    out = []
-    s = 1.0 / full_scale
-    for box_w, own, _ in candidates[:config.max_digits]:
-        cand = _crop_digit(gray, bg_work, box_w, own, f, dark_ink, floor, config)
-        if cand is None:
-            continue
-        (tx, ty, tw, th), img28, contrast = cand
-        if max(tw, th) < 0.75 * min_h or th < 0.5 * min_h or tw > 2.5 * th:
-            continue  # the strong ink is a speck or a dash: only a faint halo made it digit-sized
-        box = (int(round(tx * s)) + ox, int(round(ty * s)) + oy, max(1, int(round(tw * s))), max(1, int(round(th * s))))
-        out.append(DigitCandidate(box=box, image=img28, contrast=contrast))
-    if inside is not None:
-        out = [c for c in out if inside[0] <= c.box[0] + c.box[2] / 2 < inside[2]
-               and inside[1] <= c.box[1] + c.box[3] / 2 < inside[3]]
-    out.sort(key=lambda c: (c.box[0], c.box[1]))
-    return out
+    return Marks(config, [(box, own) for box, own, _ in candidates[:config.max_digits]], gray, bg_work, f,
+                 dark_ink, floor, min_h, full_scale, (ox, oy), inside)
 
 
 def _crop_digit(gray: np.ndarray, bg_work: np.ndarray, box_w: tuple[int, int, int, int], own_box: np.ndarray,

@@ -126,7 +126,8 @@ def test_pipeline_figures(bench_run):
     for mode in ("batched", "per_digit"):
         m = pipeline["modes"][mode]
         assert positive(m["frames_per_s"]) and m["frames"] >= 4
-        for stage in ("decode", "detect", "total"):
+        assert list(m["stages_ms"]) == ["decode", "detect", "preprocess", "inference", "postprocess", "total"]
+        for stage in ("decode", "detect", "preprocess", "total"):
             assert positive(m["stages_ms"][stage]["p50"]) and positive(m["stages_ms"][stage]["p99"]), stage
         for stage in ("inference", "postprocess"):
             assert m["stages_ms"][stage]["p99"] >= m["stages_ms"][stage]["p50"] >= 0

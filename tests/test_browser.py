@@ -189,7 +189,7 @@ def test_page_shows_the_live_stream_and_the_pipelines_numbers(served, tmp_path):
             first_image = page.evaluate(IMAGE_FINGERPRINT)
             first = page.evaluate(READ_PAGE)
             assert first_image["width"] > 0 and first_image["height"] > 0
-            assert first["latencyRows"] == 5  # decode, detect, inference, postprocess, total
+            assert first["latencyRows"] == 6  # decode, detect, preprocess, inference, postprocess, total
 
             # The page keeps up: over a few seconds the frame counter moves and the picture changes,
             # and every reading shows what the pipeline printed for that very frame.

@@ -11,7 +11,7 @@ import pytest
 from benchmarks.camera_synth import SynthConfig, make_frame
 from benchmarks.reading_eval import iou, match_boxes
 from conftest import REPO
-from edge_runtime.detect import DetectConfig, find_digits
+from edge_runtime.detect import DetectConfig, find_digits, locate_digits
 from edge_runtime.grouping import group_numbers
 
 pytestmark = pytest.mark.edge
@@ -70,6 +70,18 @@ def test_camera_like_frames_both_polarities(subset, dark_on_light_prob):
                for frame, truth in (make_frame(images, labels, np.random.default_rng([77, i]), config)
                                     for i in range(10))]
     assert sum(results) >= 9, results
+
+
+def test_locating_then_preparing_is_find_digits(subset):
+    images, labels = subset
+    frame, _ = make_frame(images, labels, np.random.default_rng([77, 3]), SynthConfig())
+    marks = locate_digits(frame)
+    prepared, found = marks.prepare(), find_digits(frame)
+    assert len(marks) >= len(prepared) == len(found) > 0  # preparing may still drop a mark (a faint halo)
+    assert [c.box for c in prepared] == [c.box for c in found]
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(prepared, found))
+    assert len(locate_digits(np.full((480, 640), 200, np.uint8))) == 0
+    assert locate_digits(np.full((480, 640), 200, np.uint8)).prepare() == []
 
 
 def test_gradient_lighting_and_hard_shadow(subset):

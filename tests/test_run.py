@@ -40,7 +40,12 @@ def test_default_run_reads_the_sample_clip():
     for frame in frames:
         assert set(frame) == {"frame", "source", "numbers", "digits", "latency_ms"}
         assert frame["source"].endswith("sample.avi")
-        assert set(frame["latency_ms"]) == {"decode", "detect", "inference", "postprocess", "total"}
+        stages = frame["latency_ms"]
+        assert list(stages) == ["decode", "detect", "preprocess", "inference", "postprocess", "total"]
+        assert all(v >= 0 for v in stages.values()) and stages["detect"] > 0
+        assert stages["total"] == pytest.approx(sum(v for k, v in stages.items() if k != "total"), abs=0.01)
+        if frame["digits"]:
+            assert stages["preprocess"] > 0 and stages["inference"] > 0
         for digit in frame["digits"]:
             assert 0 <= digit["digit"] <= 9 and 0.5 <= digit["confidence"] <= 1 and len(digit["box"]) == 4
         assert "".join(n["text"] for n in frame["numbers"]) == "".join(str(d["digit"]) for d in frame["digits"])

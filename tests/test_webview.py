@@ -20,7 +20,8 @@ RESULT = {"frame": 0, "source": "frame_0001.png",
           "digits": [{"digit": 4, "confidence": 0.998, "box": [10, 20, 28, 40]},
                      {"digit": 7, "confidence": 0.97, "box": [42, 20, 28, 40]},
                      {"digit": 2, "confidence": 0.99, "box": [74, 20, 26, 40]}],
-          "latency_ms": {"decode": 1.0, "detect": 2.0, "inference": 3.0, "postprocess": 0.5, "total": 6.5}}
+          "latency_ms": {"decode": 1.0, "detect": 2.0, "preprocess": 0.5, "inference": 3.0, "postprocess": 0.5,
+                         "total": 7.0}}
 
 
 def frame(value: int, height: int = 48, width: int = 64) -> np.ndarray:
