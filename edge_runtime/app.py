@@ -190,7 +190,7 @@ def run_pipeline(options: RunOptions) -> int:
     print(f"mnist-edge: {frames} frames, {digits} digits in {elapsed:.2f} s "
           f"({frames / elapsed if elapsed > 0 else 0:.1f} FPS incl. output); "
           f"ms p50/p99: {stage_text}"
-          + (f"; {skipped} unreadable files skipped" if skipped else "")
+          + (f"; {skipped} unreadable files or frames skipped" if skipped else "")
           + (f"; {errors} frames failed" if errors else ""), file=sys.stderr)
     if frames == 0 and (skipped or errors):
         print("mnist-edge run: error: no frame could be processed", file=sys.stderr)
