@@ -147,6 +147,20 @@ def test_colour_decode_only_when_drawing(tmp_path):
     assert ok and np.abs(first[..., 0].astype(int) - first[..., 2]).mean() > 5  # blue ≠ red: colour
 
 
+def test_corrupt_video_frame_is_skipped_and_the_run_goes_on(tmp_path):
+    data = bytearray(sample_clip().read_bytes())
+    starts = [i for i in range(len(data) - 3) if data[i:i + 3] == b"\xff\xd8\xff"]  # each frame's JPEG
+    assert len(starts) == 40
+    data[starts[1]:starts[1] + 64] = bytes(64)  # frame 1 is no JPEG any more
+    clip = tmp_path / "damaged.avi"
+    clip.write_bytes(bytes(data))
+    result = run_cli("run", "--source", str(clip), "--json", "--max-frames", "4")
+    assert result.returncode == 0, result.stderr
+    assert [f["frame"] for f in parse_json_lines(result.stdout)] == [0, 1, 2, 3]
+    assert "frame 1 skipped: corrupt JPEG data" in result.stderr
+    assert "1 unreadable files or frames skipped" in result.stderr
+
+
 def test_show_without_gui_says_so(frames_dir):
     result = run_cli("run", "--source", str(frames_dir), "--show", "--max-frames", "1")
     assert result.returncode == 0, result.stderr
