@@ -245,8 +245,6 @@ def builtin_kernel_latency(interpreter_cls, path: Path, singles: list[np.ndarray
     Much slower than the default: XNNPACK runs the model's ops. About the same: it does not take them on
     this CPU (e.g. int8 convolutions on some CPUs), which is why int8 can be slower than float32 here.
     """
-    import sys
-
     resolver = getattr(sys.modules[interpreter_cls.__module__], "OpResolverType", None)
     if resolver is None:
         return {"error": "this interpreter cannot turn its default delegate off"}
@@ -576,15 +574,25 @@ class ModelBench:
 
 # ----------------------------------------------------------------------------------------- machine
 
-def cpu_model() -> str:
+def _cpuinfo() -> dict[str, str]:
+    """/proc/cpuinfo's fields, first occurrence of each (the first core's); empty where there is none."""
     try:
         text = Path("/proc/cpuinfo").read_text()
     except OSError:
-        return platform.processor() or platform.machine()
+        return {}
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
+def cpu_model() -> str:
+    fields = _cpuinfo()
     for key in ("model name", "Model", "Hardware", "cpu model"):
-        for line in text.splitlines():
-            if line.split(":")[0].strip() == key:
-                return line.split(":", 1)[1].strip()
+        if key in fields:
+            return fields[key]
     return platform.processor() or platform.machine()
 
 
@@ -597,15 +605,9 @@ SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "av
 
 def cpu_features() -> dict:
     """Family/model (x86) or implementer/part (ARM) and the SIMD flags the CPU reports."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
+    fields = _cpuinfo()
+    if not fields:
         return {}
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() not in fields:
-            fields[key.strip()] = value.strip()
     flags = set((fields.get("flags") or fields.get("Features") or "").split())
     ident = {k: fields[k] for k in ("cpu family", "model", "stepping", "CPU implementer", "CPU part",
                                     "CPU variant", "CPU revision") if k in fields}

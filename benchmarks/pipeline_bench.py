@@ -26,7 +26,6 @@ from benchmarks.bench import latency_stats, no_gc, one_line, progress
 from edge_runtime.pipeline import STAGES
 
 
-
 @dataclass(frozen=True)
 class PipelineConfig:
     frames: int = 100          # clip length; each frame has 1-6 digits

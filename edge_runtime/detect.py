@@ -101,8 +101,7 @@ class Marks:
         """The marks as MNIST-style digits with frame boxes, sorted by box x."""
         out = []
         s = 1.0 / self.full_scale
-        ox, oy = self.origin
-        min_h = self.min_h
+        ox, oy, min_h = *self.origin, self.min_h
         for box_w, own in self.marks:
             cand = _crop_digit(self.gray, self.bg_work, box_w, own, self.f, self.dark_ink, self.floor, self.config)
             if cand is None:

@@ -76,17 +76,12 @@ def mnist_style(crop: np.ndarray, config: PreprocessConfig = PreprocessConfig(),
     new_w, new_h = max(1, round(w * scale)), max(1, round(h * scale))
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     digit = cv2.resize(ink, (new_w, new_h), interpolation=interp)
-    # cv2.moments takes an N x 2 array (a 2-px wide "1") for a list of points: numpy for those.
-    if new_w != 2:
-        m = cv2.moments(digit)
-        total, sum_y, sum_x = m["m00"], m["m01"], m["m10"]
-    else:
-        total = float(digit.sum())
-        sum_y = float(digit.sum(axis=1) @ np.arange(new_h, dtype=np.float32))
-        sum_x = float(digit.sum(axis=0) @ np.arange(new_w, dtype=np.float32))
+    # (Not cv2.moments: it takes an N x 2 array, e.g. a 2-px wide "1", for a list of points.)
+    total = float(digit.sum())
     if total <= 0:
         return out
-    cy, cx = sum_y / total, sum_x / total
+    cy = float(digit.sum(axis=1) @ np.arange(new_h, dtype=np.float32)) / total
+    cx = float(digit.sum(axis=0) @ np.arange(new_w, dtype=np.float32)) / total
     top = int(round(config.center - cy))
     left = int(round(config.center - cx))
     # Paste with clipping: a lopsided digit may be shifted partly outside the field, as in MNIST.

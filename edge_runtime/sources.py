@@ -108,17 +108,17 @@ def _packet_capture(path: str) -> cv2.VideoCapture | None:
     return None
 
 
-def _is_mjpeg(path: str) -> bool:
+def _is_mjpeg(capture: cv2.VideoCapture) -> bool:
     """True if the video's packets are JPEG images (Motion-JPEG), which OpenCV can decode straight to gray.
 
     Detection needs only gray: that skips the chroma planes and the YCbCr→BGR→gray round trip, more
     than half of a 640x480 frame's decode time (0.52 vs 1.24 ms, benchmarks/results/report.md).
+    `capture` is freshly opened; this switches it to packets and reads the first one.
     """
-    capture = _packet_capture(path)
-    if capture is None:
-        return False
     try:
         size = (int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)), int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)))
+        if not capture.set(cv2.CAP_PROP_FORMAT, -1):
+            return False
         ok, packet = capture.read()
         if not ok or packet is None or packet.size == 0:
             return False
@@ -127,8 +127,6 @@ def _is_mjpeg(path: str) -> bool:
         return image is not None and image.shape == size
     except cv2.error:
         return False
-    finally:
-        capture.release()
 
 
 class VideoFileSource:
@@ -149,9 +147,9 @@ class VideoFileSource:
                 raise SourceError(f"cannot open video {path}: not a video OpenCV can decode")
             fps = capture.get(cv2.CAP_PROP_FPS)
             self.fps = fps if 0 < fps < 1000 else None
+            self.gray = gray and _is_mjpeg(capture)  # frames come as 8-bit gray
         finally:
             capture.release()
-        self.gray = gray and _is_mjpeg(path)  # frames come as 8-bit gray
 
     def _open(self) -> tuple[cv2.VideoCapture, Callable[[], tuple[bool, np.ndarray | None]]]:
         """The capture and a read() giving (more frames?, image or None for a corrupt frame)."""
