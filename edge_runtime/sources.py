@@ -112,7 +112,7 @@ def _is_mjpeg(capture: cv2.VideoCapture) -> bool:
     """True if the video's packets are JPEG images (Motion-JPEG), which OpenCV can decode straight to gray.
 
     Detection needs only gray: that skips the chroma planes and the YCbCr→BGR→gray round trip, more
-    than half of a 640x480 frame's decode time (0.52 vs 1.24 ms, benchmarks/results/report.md).
+    than half of a 640x480 frame's decode time (0.53 vs 1.30 ms, benchmarks/results/report.md).
     `capture` is freshly opened; this switches it to packets and reads the first one.
     """
     try:
