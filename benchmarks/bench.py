@@ -87,7 +87,7 @@ def latency_stats(seconds: np.ndarray | list[float], unit: float = 1e6) -> dict[
 # --------------------------------------------------------------------------------------------- models
 
 def assets_dir() -> Path:
-    return Path(str(resources.files("edge_runtime") / "assets"))
+    return Path(str(resources.files("mnist_edge.edge_runtime") / "assets"))
 
 
 def default_models(cwd: Path | None = None) -> list[Path]:
@@ -331,7 +331,7 @@ out = {"import_s": time.perf_counter() - t0, "tensorflow": tf.__version__, "kera
        "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
        "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()}
 start = time.perf_counter()
-from train.models import register_custom_layers  # the CNN's StaticReshape
+from mnist_edge.train.models import register_custom_layers  # the CNN's StaticReshape
 register_custom_layers()
 model = keras.saving.load_model(spec["model"], compile=False)
 out["load_s"] = time.perf_counter() - start
@@ -388,7 +388,7 @@ def _run_probe(code: str, args: list[str], timeout: float, env: dict | None = No
 
 
 def interpreter_module(backend_name: str) -> str:
-    from edge_runtime.backend import BACKENDS
+    from mnist_edge.edge_runtime.backend import BACKENDS
 
     return next(module for name, module, _ in BACKENDS if name == backend_name)
 
@@ -484,7 +484,7 @@ class ModelBench:
     _predictions: dict[Path, np.ndarray] = field(default_factory=dict)
 
     def predictions(self, path: Path) -> np.ndarray:
-        from edge_runtime.classifier import Classifier
+        from mnist_edge.edge_runtime.classifier import Classifier
 
         key = path.resolve()
         if key not in self._predictions:
@@ -507,7 +507,7 @@ class ModelBench:
         return row
 
     def _measure(self, path: Path, sidecar: dict, row: dict) -> None:
-        from edge_runtime.classifier import Classifier
+        from mnist_edge.edge_runtime.classifier import Classifier
 
         cfg, name = self.config, row["variant"]
         if not path.is_file():
@@ -674,8 +674,8 @@ def run_benchmarks(models: list[Path], config: BenchConfig, out_dir: Path, data_
                    command: list[str], pipeline: bool = True, pipeline_model: Path | None = None,
                    pipeline_frames: int = 100, seed: int = 0) -> dict:
     """Benchmark every model, Keras and the pipeline; return everything as one JSON-able dict."""
-    from edge_runtime.backend import load_backend
-    from train.mnist import load_test_split, normalize, resolve_data_dir
+    from mnist_edge.edge_runtime.backend import load_backend
+    from mnist_edge.train.mnist import load_test_split, normalize, resolve_data_dir
 
     started = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -730,7 +730,7 @@ def run_benchmarks(models: list[Path], config: BenchConfig, out_dir: Path, data_
     results["ratios"] = _twin_ratios(rows)
     results["pipeline"] = None
     if pipeline:
-        from benchmarks.pipeline_bench import PipelineConfig, bench_pipeline, pick_pipeline_model
+        from mnist_edge.benchmarks.pipeline_bench import PipelineConfig, bench_pipeline, pick_pipeline_model
 
         model = pipeline_model or pick_pipeline_model([Path(r["path"]) for r in rows if r["status"] == "ok"])
         if model is None:

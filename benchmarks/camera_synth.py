@@ -7,7 +7,7 @@ the paper's edge) are kept clear of the digits so that the ground truth stays un
 
 numpy + OpenCV only, so the same generator runs on the device:
 
-    python -m benchmarks.camera_synth --out /tmp/synth --frames 300 --seed 0 --mnist-dir DIR
+    python -m mnist_edge.benchmarks.camera_synth --out /tmp/synth --frames 300 --seed 0 --mnist-dir DIR
 """
 from __future__ import annotations
 
@@ -467,7 +467,7 @@ def read_dataset(dataset_dir: str | os.PathLike) -> Iterator[tuple[np.ndarray, d
     truth_path = root / "truth.json"
     if not truth_path.is_file():
         raise FileNotFoundError(f"{truth_path} not found; create the dataset with "
-                                f"python -m benchmarks.camera_synth --out {root}")
+                                f"python -m mnist_edge.benchmarks.camera_synth --out {root}")
     meta = json.loads(truth_path.read_text())
     for entry in meta["frames"]:
         frame = cv2.imread(str(root / entry["file"]), cv2.IMREAD_COLOR)
@@ -517,7 +517,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--fps", type=float, default=15.0, help="frame rate of --clip")
     args = parser.parse_args(argv)
     try:
-        from train.mnist import load_test_split, resolve_data_dir  # noqa: PLC0415 - CLI only
+        from mnist_edge.train.mnist import load_test_split, resolve_data_dir  # noqa: PLC0415 - CLI only
 
         data_dir = resolve_data_dir(args.mnist_dir)
         if data_dir is None:

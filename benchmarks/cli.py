@@ -63,8 +63,8 @@ def run(args) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from benchmarks.bench import QUICK, BenchConfig, default_models, run_benchmarks
-    from benchmarks.report import results_json, summary_text, write_report
+    from mnist_edge.benchmarks.bench import QUICK, BenchConfig, default_models, run_benchmarks
+    from mnist_edge.benchmarks.report import results_json, summary_text, write_report
 
     config = replace(BenchConfig(), **QUICK, quick=True) if args.quick else BenchConfig()
     overrides = {"threads": tuple(args.threads) if args.threads else None,

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench import latency_stats, no_gc, one_line, progress
-from edge_runtime.pipeline import STAGES
+from mnist_edge.benchmarks.bench import latency_stats, no_gc, one_line, progress
+from mnist_edge.edge_runtime.pipeline import STAGES
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ def pick_pipeline_model(paths: list[Path]) -> Path | None:
 
 
 def _synth_fingerprint(frames: int, seed: int) -> dict:
-    import benchmarks.camera_synth as synth
+    import mnist_edge.benchmarks.camera_synth as synth
 
     source = Path(synth.__file__).read_bytes()
     fingerprint = {"frames": frames, "seed": seed, "camera_synth_sha256": hashlib.sha256(source).hexdigest(),
@@ -59,7 +59,7 @@ def _synth_fingerprint(frames: int, seed: int) -> dict:
 
 def make_clip(out_dir: Path, frames: int, seed: int, x_test: np.ndarray, y_test: np.ndarray) -> tuple[Path, dict]:
     """DIR/pipeline_clip.avi and its truth; reused when the same generator, seed and length made it."""
-    from benchmarks.camera_synth import SynthConfig, make_frame, write_clip
+    from mnist_edge.benchmarks.camera_synth import SynthConfig, make_frame, write_clip
 
     clip, meta_path = out_dir / "pipeline_clip.avi", out_dir / "pipeline_clip.json"
     fingerprint = _synth_fingerprint(frames, seed)
@@ -89,7 +89,7 @@ def decode_clip(clip: Path, gray: bool, passes: int = 3) -> tuple[list[np.ndarra
     """Every frame as the runtime's video source delivers it, the milliseconds each read took (median
     of `passes` reads of the clip), and whether the frames are gray (what `mnist-edge run` asks for
     when it draws nothing)."""
-    from edge_runtime.sources import VideoFileSource
+    from mnist_edge.edge_runtime.sources import VideoFileSource
 
     source = VideoFileSource(str(clip), gray=gray)
     times: list[list[float]] = []
@@ -120,7 +120,7 @@ def _mode_summary(latencies: list[dict], walls: list[float], decode_ms: list[flo
 
 def measure_modes(model: Path, frames: list[np.ndarray], decode_ms: list[float], config: PipelineConfig) -> dict:
     """DigitReader batched and per digit over the same frames, in alternating passes of the whole clip."""
-    from edge_runtime.pipeline import DigitReader
+    from mnist_edge.edge_runtime.pipeline import DigitReader
 
     readers = {"batched": DigitReader(model, config.backend, threads=1, batched=True),
                "per_digit": DigitReader(model, config.backend, threads=1, batched=False)}

@@ -1,8 +1,8 @@
 """End-to-end reading evaluation on a camera_synth dataset: detection, grouping, classification.
 
-    python -m benchmarks.camera_synth --out /tmp/synth --frames 300 --seed 31337 --mnist-dir DIR
-    python -m benchmarks.reading_eval --data /tmp/synth --model edge_runtime/assets/cnn_int8.tflite [--json]
-    python -m benchmarks.reading_eval --data /tmp/synth            # detection and grouping only
+    python -m mnist_edge.benchmarks.camera_synth --out /tmp/synth --frames 300 --seed 31337 --mnist-dir DIR
+    python -m mnist_edge.benchmarks.reading_eval --data /tmp/synth --model edge_runtime/assets/cnn_int8.tflite [--json]
+    python -m mnist_edge.benchmarks.reading_eval --data /tmp/synth            # detection and grouping only
 
 A frame's detection is right when its boxes match the truth one-to-one (IoU > 0.5) and group into
 exactly the true numbers; a number is read exactly when, in addition, every digit is classified right.
@@ -22,9 +22,9 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 
-from benchmarks.camera_synth import read_dataset
-from edge_runtime.detect import DetectConfig, find_digits
-from edge_runtime.grouping import group_numbers
+from mnist_edge.benchmarks.camera_synth import read_dataset
+from mnist_edge.edge_runtime.detect import DetectConfig, find_digits
+from mnist_edge.edge_runtime.grouping import group_numbers
 
 Box = Sequence[int]
 
@@ -118,7 +118,7 @@ def evaluate_reading(dataset_dir: str | os.PathLike, model_path: str | os.PathLi
     cv2.setNumThreads(threads)
     reader = None
     if model_path:
-        from edge_runtime.pipeline import DigitReader  # noqa: PLC0415 - loads the TFLite runtime
+        from mnist_edge.edge_runtime.pipeline import DigitReader  # noqa: PLC0415 - loads the TFLite runtime
 
         # Reading goes through the runtime's own pipeline, so this measures what `mnist-edge run` does.
         reader = DigitReader(model_path, threads=threads, min_confidence=min_confidence, detect_config=config)

@@ -11,8 +11,8 @@ The server's RSS and thread count are sampled every few seconds. Writes `soak_we
 `soak_webview.md` to `--out`, and exits 1 if RSS grew by `--max-growth-mb` or more after warm-up
 (median of the last 3 samples minus median of the first 3), or if the server died.
 
-    python -m benchmarks.soak_webview --minutes 30 --out bench-out/soak
-    python -m benchmarks.soak_webview --minutes 2 --source FOLDER --model MODEL.tflite --out /tmp/soak
+    python -m mnist_edge.benchmarks.soak_webview --minutes 30 --out bench-out/soak
+    python -m mnist_edge.benchmarks.soak_webview --minutes 2 --source FOLDER --model MODEL.tflite --out /tmp/soak
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ import sys
 
 
 def add_parser(subparsers) -> None:
-    from convert import QUANT_MODES
+    from mnist_edge.convert import QUANT_MODES
 
     p = subparsers.add_parser("convert", help="convert a .keras model to TFLite (float32/float16/dynamic/int8)",
                               description="Convert a Keras model to TFLite variants, verify each on the "
@@ -25,8 +25,8 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     import json
 
-    from convert.converter import convert_and_verify, load_keras_model
-    from train.mnist import load_mnist
+    from mnist_edge.convert.converter import convert_and_verify, load_keras_model
+    from mnist_edge.train.mnist import load_mnist
 
     load_keras_model(args.model)  # fail on a bad model before the data is read
     data = load_mnist(args.data_dir)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from train.mnist import balanced_subset, normalize
+from mnist_edge.train.mnist import balanced_subset, normalize
 
-from convert import QUANT_MODES
+from mnist_edge.convert import QUANT_MODES
 FLOAT_MODES = ("float32", "float16")  # outputs comparable to Keras' logits to within rounding
 
 # What every model of this project expects; the runtime reads it from the sidecar JSON.
@@ -38,7 +38,7 @@ def load_keras_model(path: str | Path):
         raise FileNotFoundError(f"Keras model not found: {path}")
     import keras
 
-    from train.models import register_custom_layers
+    from mnist_edge.train.models import register_custom_layers
 
     register_custom_layers()
     try:
@@ -101,15 +101,15 @@ def _tensor_report(detail: dict) -> dict:
 
 def tflite_ops(model_content: bytes) -> list[str]:
     """The distinct builtin ops of a TFLite model, as the interpreter lists them."""
-    from edge_runtime.backend import load_backend
+    from mnist_edge.edge_runtime.backend import load_backend
 
     interpreter = load_backend().interpreter_cls(model_content=model_content)
     return sorted({op["op_name"] for op in interpreter._get_ops_details()})
 
 
 def versions() -> dict[str, str]:
-    from edge_runtime.backend import load_backend
-    from train.trainer import versions as training_versions
+    from mnist_edge.edge_runtime.backend import load_backend
+    from mnist_edge.train.trainer import versions as training_versions
 
     backend = load_backend()
     return {**training_versions(), f"interpreter_{backend.name}": backend.version}
@@ -118,7 +118,7 @@ def versions() -> dict[str, str]:
 def verify(tflite_path: Path, keras_logits: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
            float_model: bool) -> dict:
     """Accuracy and agreement with Keras on the test set, through the runtime's own Classifier."""
-    from edge_runtime.classifier import Classifier
+    from mnist_edge.edge_runtime.classifier import Classifier
 
     classifier = Classifier(tflite_path)
     logits = classifier.predict_raw(x_test)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from edge_runtime.pipeline import FrameResult
+from mnist_edge.edge_runtime.pipeline import FrameResult
 
 
 def to_bgr8(image: np.ndarray) -> np.ndarray:

@@ -86,9 +86,9 @@ def run_pipeline(options: RunOptions) -> int:
     """Run the pipeline over a source until it ends, --max-frames, or Ctrl+C; return the exit code."""
     import cv2
 
-    from edge_runtime.annotate import annotate
-    from edge_runtime.pipeline import STAGES, DigitReader, sample_clip
-    from edge_runtime.sources import CaptureSettings, open_source
+    from mnist_edge.edge_runtime.annotate import annotate
+    from mnist_edge.edge_runtime.pipeline import STAGES, DigitReader, sample_clip
+    from mnist_edge.edge_runtime.sources import CaptureSettings, open_source
 
     logging.basicConfig(level=logging.INFO, format="mnist-edge: %(levelname)s: %(message)s", stream=sys.stderr)
     cv2.setNumThreads(options.threads)
@@ -117,7 +117,7 @@ def run_pipeline(options: RunOptions) -> int:
     with ExitStack() as cleanup:
         cleanup.callback(source.close)
         if options.serve:
-            from edge_runtime.webview import WebView
+            from mnist_edge.edge_runtime.webview import WebView
 
             view = WebView(*options.serve)
             cleanup.callback(view.close)

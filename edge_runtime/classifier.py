@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from edge_runtime.backend import load_backend
-from edge_runtime.tflite_check import check_tflite
+from mnist_edge.edge_runtime.backend import load_backend
+from mnist_edge.edge_runtime.tflite_check import check_tflite
 
 # A frame's digits run in one invoke at their exact count (one interpreter allocated per count
 # seen, reused after): padding 5 digits to a bucket of 8 would add 60 % work to a compute-bound

@@ -67,7 +67,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from edge_runtime.app import RunOptions, run_pipeline
+    from mnist_edge.edge_runtime.app import RunOptions, run_pipeline
 
     options = RunOptions(
         model=args.model, source=args.source, json=args.json, save=args.save, show=args.show,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from edge_runtime.preprocess import PreprocessConfig, mnist_style
+from mnist_edge.edge_runtime.preprocess import PreprocessConfig, mnist_style
 
 POLARITIES = ("auto", "dark_on_light", "light_on_dark")
 _SQUARE3 = np.ones((3, 3), np.uint8)  # 8-neighbourhood structuring element

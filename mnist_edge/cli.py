@@ -14,10 +14,10 @@ from mnist_edge import __version__
 
 # subcommand → module with `add_parser(subparsers)` and `run(args) -> int`
 STAGES = {
-    "train": "train.cli",
-    "convert": "convert.cli",
-    "run": "edge_runtime.cli",
-    "bench": "benchmarks.cli",
+    "train": "mnist_edge.train.cli",
+    "convert": "mnist_edge.convert.cli",
+    "run": "mnist_edge.edge_runtime.cli",
+    "bench": "mnist_edge.benchmarks.cli",
 }
 
 

@@ -347,7 +347,7 @@ if [ "$SKIP_HOST" -eq 0 ]; then
   mkdir -p "$ROOT/tmp/arm64-frames"
   in_chroot /opt/venv/bin/python -c "
 import cv2
-from edge_runtime.pipeline import sample_clip
+from mnist_edge.edge_runtime.pipeline import sample_clip
 capture = cv2.VideoCapture(str(sample_clip()))
 index = 0
 while index < $MAX_FRAMES:

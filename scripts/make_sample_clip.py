@@ -14,8 +14,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.camera_synth import SynthConfig, make_frame, write_clip  # noqa: E402
-from train.mnist import load_test_split, resolve_data_dir  # noqa: E402
+from mnist_edge.benchmarks.camera_synth import SynthConfig, make_frame, write_clip  # noqa: E402
+from mnist_edge.train.mnist import load_test_split, resolve_data_dir  # noqa: E402
 
 
 def held_scene(frame: np.ndarray, count: int, rng: np.random.Generator) -> list[np.ndarray]:

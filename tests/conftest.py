@@ -42,7 +42,7 @@ def mnist_path() -> Path:
 
 @pytest.fixture(scope="session")
 def mnist(mnist_path):
-    from train.mnist import load_mnist
+    from mnist_edge.train.mnist import load_mnist
 
     return load_mnist(mnist_path)
 

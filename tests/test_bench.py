@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.bench import SIMD_FLAGS
+from mnist_edge.benchmarks.bench import SIMD_FLAGS
 from conftest import assert_one_line_error, run_cli
 
 VARIANTS = ("mlp_int8", "mlp_float32")
@@ -20,8 +20,8 @@ LATENCY_FIELDS = ("mean", "std", "min", "p50", "p90", "p99", "max")
 @pytest.fixture(scope="module")
 def tiny_models(mnist, tf, tmp_path_factory) -> Path:
     """An MLP trained for one short epoch, converted to float32 and int8, and a corrupt .tflite."""
-    from convert.converter import convert_and_verify
-    from train.trainer import TrainConfig, train
+    from mnist_edge.convert.converter import convert_and_verify
+    from mnist_edge.train.trainer import TrainConfig, train
 
     out = tmp_path_factory.mktemp("bench_models")
     train(TrainConfig(arch="mlp", epochs=1, batch_size=64, seed=0, limit=2000, augment=False), mnist, out,
@@ -197,7 +197,7 @@ def test_bad_arguments_are_rejected():
 
 
 def test_twin_and_keras_lookup(tmp_path):
-    from benchmarks.bench import find_keras_model, float_twin, read_sidecar, variant_names
+    from mnist_edge.benchmarks.bench import find_keras_model, float_twin, read_sidecar, variant_names
 
     def model(name: str, quant: str, keras_model: str, folder: Path = tmp_path, seed: int = 0) -> Path:
         path = folder / f"{name}.tflite"

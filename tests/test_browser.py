@@ -71,7 +71,7 @@ def write_untrained_model(folder: Path) -> Path:
 
 def pipeline_inputs(tmp_path: Path) -> list[str]:
     """`run` arguments: the shipped model and clip when present, else fixtures made in tmp_path."""
-    from edge_runtime.pipeline import sample_clip, shipped_model
+    from mnist_edge.edge_runtime.pipeline import sample_clip, shipped_model
 
     arguments = []
     try:

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.camera_synth import SynthConfig, make_dataset, make_frame, read_dataset, write_clip
+from mnist_edge.benchmarks.camera_synth import SynthConfig, make_dataset, make_frame, read_dataset, write_clip
 
 pytestmark = pytest.mark.edge
 

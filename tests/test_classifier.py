@@ -3,16 +3,16 @@ import shutil
 import numpy as np
 import pytest
 
-from edge_runtime.backend import load_backend
-from edge_runtime.classifier import Classifier, read_metadata, softmax
-from edge_runtime.pipeline import shipped_model
+from mnist_edge.edge_runtime.backend import load_backend
+from mnist_edge.edge_runtime.classifier import Classifier, read_metadata, softmax
+from mnist_edge.edge_runtime.pipeline import shipped_model
 
 pytestmark = pytest.mark.edge
 
 @pytest.fixture(scope="module")
 def full_test(request):
     from conftest import mnist_dir
-    from train.mnist import load_test_split
+    from mnist_edge.train.mnist import load_test_split
 
     path = mnist_dir()
     if path is None:
@@ -55,7 +55,7 @@ def test_shipped_models_on_committed_subset(subset, name, minimum):
 
 
 def test_shipped_cnn_int8_on_full_test_set(full_test):
-    from train.mnist import normalize
+    from mnist_edge.train.mnist import normalize
 
     images, labels = full_test
     x = normalize(images)

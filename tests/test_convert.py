@@ -9,7 +9,7 @@ from conftest import assert_one_line_error, run_cli
 @pytest.fixture(scope="module")
 def tiny_cnn(mnist, tf, tmp_path_factory):
     """A CNN trained for one short epoch: enough to convert and compare, not to be accurate."""
-    from train.trainer import TrainConfig, train
+    from mnist_edge.train.trainer import TrainConfig, train
 
     out = tmp_path_factory.mktemp("tiny")
     train(TrainConfig(arch="cnn", epochs=1, batch_size=64, seed=0, limit=2000, augment=False), mnist, out,
@@ -19,7 +19,7 @@ def tiny_cnn(mnist, tf, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def converted(tiny_cnn, mnist, tmp_path_factory):
-    from convert.converter import convert_and_verify
+    from mnist_edge.convert.converter import convert_and_verify
 
     out = tmp_path_factory.mktemp("converted")
     subset = slice(0, 1000)
@@ -32,7 +32,7 @@ def converted(tiny_cnn, mnist, tmp_path_factory):
 @pytest.mark.parametrize("quant,io_dtype", [("float32", "float32"), ("float16", "float32"),
                                             ("dynamic", "float32"), ("int8", "int8")])
 def test_each_variant_loads_with_expected_dtypes(converted, quant, io_dtype):
-    from edge_runtime.classifier import Classifier
+    from mnist_edge.edge_runtime.classifier import Classifier
 
     out, reports = converted
     report = reports[quant]
@@ -71,8 +71,8 @@ def test_int8_is_full_integer(converted):
 
 @pytest.mark.parametrize("quant", ["float32", "int8"])
 def test_batched_equals_per_image(converted, mnist, quant):
-    from edge_runtime.classifier import Classifier
-    from train.mnist import normalize
+    from mnist_edge.edge_runtime.classifier import Classifier
+    from mnist_edge.train.mnist import normalize
 
     out, _ = converted
     classifier = Classifier(out / f"cnn_{quant}.tflite")

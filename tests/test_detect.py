@@ -8,11 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.camera_synth import SynthConfig, make_frame
-from benchmarks.reading_eval import iou, match_boxes
+from mnist_edge.benchmarks.camera_synth import SynthConfig, make_frame
+from mnist_edge.benchmarks.reading_eval import iou, match_boxes
 from conftest import REPO
-from edge_runtime.detect import DetectConfig, find_digits, locate_digits
-from edge_runtime.grouping import group_numbers
+from mnist_edge.edge_runtime.detect import DetectConfig, find_digits, locate_digits
+from mnist_edge.edge_runtime.grouping import group_numbers
 
 pytestmark = pytest.mark.edge
 
@@ -248,8 +248,8 @@ def test_detection_recovers_the_mnist_digit(subset):
 def test_detection_imports_only_numpy_and_opencv():
     code = (
         "import sys, numpy as np\n"
-        "from edge_runtime.detect import find_digits\n"
-        "from edge_runtime.grouping import group_numbers\n"
+        "from mnist_edge.edge_runtime.detect import find_digits\n"
+        "from mnist_edge.edge_runtime.grouping import group_numbers\n"
         "frame = np.full((480, 640, 3), 200, np.uint8)\n"
         "frame[200:260, 300:306] = 30\n"
         "group_numbers([c.box for c in find_digits(frame)])\n"
@@ -260,8 +260,8 @@ def test_detection_imports_only_numpy_and_opencv():
 
 
 def test_reading_eval_scores_a_small_dataset(subset, tmp_path):
-    from benchmarks.camera_synth import make_dataset
-    from benchmarks.reading_eval import evaluate_reading, score_frame
+    from mnist_edge.benchmarks.camera_synth import make_dataset
+    from mnist_edge.benchmarks.reading_eval import evaluate_reading, score_frame
 
     images, labels = subset
     make_dataset(tmp_path, 4, seed=21, source_images=images, source_labels=labels)

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from edge_runtime.grouping import GroupConfig, group_numbers
+from mnist_edge.edge_runtime.grouping import GroupConfig, group_numbers
 
 pytestmark = pytest.mark.edge
 

@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from train.mnist import (IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, MnistDataError, balanced_subset, load_local,
+from mnist_edge.train.mnist import (IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, MnistDataError, balanced_subset, load_local,
                          load_mnist, normalize, read_idx)
 
 

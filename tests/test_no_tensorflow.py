@@ -28,7 +28,9 @@ def test_cli_help_imports_no_tensorflow():
 
 def test_edge_runtime_imports_no_tensorflow():
     result = run_python(
-        "import sys, edge_runtime, edge_runtime.pipeline, edge_runtime.sources, edge_runtime.app, "
-        "edge_runtime.annotate, edge_runtime.classifier, edge_runtime.webview\n"
+        "import sys, mnist_edge, mnist_edge.edge_runtime.pipeline, mnist_edge.edge_runtime.sources, "
+        "mnist_edge.edge_runtime.app, mnist_edge.edge_runtime.annotate, mnist_edge.edge_runtime.classifier, "
+        "mnist_edge.edge_runtime.webview\n"
+        "from mnist_edge import DigitReader, Classifier, shipped_model\n"
         "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules\n")
     assert result.returncode == 0, result.stderr

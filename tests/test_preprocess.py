@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_runtime.preprocess import PreprocessConfig, mnist_style, soft_ink
+from mnist_edge.edge_runtime.preprocess import PreprocessConfig, mnist_style, soft_ink
 
 pytestmark = pytest.mark.edge
 

@@ -7,14 +7,14 @@ import numpy as np
 import pytest
 
 from conftest import REPO, assert_one_line_error, run_cli
-from edge_runtime.pipeline import DigitReader, sample_clip, shipped_model
+from mnist_edge.edge_runtime.pipeline import DigitReader, sample_clip, shipped_model
 
 pytestmark = pytest.mark.edge
 
 @pytest.fixture(scope="module")
 def frames_dir(subset, tmp_path_factory):
     """Camera-like frames made of MNIST test digits (from the committed subset), with ground truth."""
-    from benchmarks.camera_synth import make_dataset
+    from mnist_edge.benchmarks.camera_synth import make_dataset
 
     images, labels = subset
     out = tmp_path_factory.mktemp("frames")
@@ -169,7 +169,7 @@ def test_show_without_gui_says_so(frames_dir):
 
 def test_no_tensorflow_after_a_real_run(frames_dir):
     code = ("import sys\n"
-            "from edge_runtime.app import RunOptions, run_pipeline\n"
+            "from mnist_edge.edge_runtime.app import RunOptions, run_pipeline\n"
             f"assert run_pipeline(RunOptions(source={str(frames_dir)!r}, max_frames=3)) == 0\n"
             "assert 'tensorflow' not in sys.modules, 'tensorflow was imported'\n")
     import subprocess

@@ -5,7 +5,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_runtime.sources import (CaptureSettings, LiveSource, SourceError, VideoFileSource,
+from mnist_edge.edge_runtime.sources import (CaptureSettings, LiveSource, SourceError, VideoFileSource,
                                   open_source, read_image)
 
 pytestmark = pytest.mark.edge

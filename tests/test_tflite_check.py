@@ -1,8 +1,8 @@
 """The flatbuffer bounds check that keeps a truncated model from crashing tflite-runtime."""
 import pytest
 
-from edge_runtime.pipeline import shipped_model
-from edge_runtime.tflite_check import check_tflite
+from mnist_edge.edge_runtime.pipeline import shipped_model
+from mnist_edge.edge_runtime.tflite_check import check_tflite
 
 pytestmark = pytest.mark.edge
 

@@ -14,7 +14,7 @@ def keras(tf):
 
 
 def test_mlp_is_the_notebook_model(keras):
-    from train.models import build_model
+    from mnist_edge.train.models import build_model
 
     model = build_model("mlp")
     kinds = [type(layer).__name__ for layer in model.layers]
@@ -26,7 +26,7 @@ def test_mlp_is_the_notebook_model(keras):
 
 
 def test_cnn_is_small_and_int8_friendly(keras):
-    from train.models import build_model
+    from mnist_edge.train.models import build_model
 
     model = build_model("cnn")
     assert model.count_params() <= 100_000
@@ -36,14 +36,14 @@ def test_cnn_is_small_and_int8_friendly(keras):
 
 
 def test_unknown_arch():
-    from train.models import build_model
+    from mnist_edge.train.models import build_model
 
     with pytest.raises(ValueError, match="unknown architecture 'resnet'"):
         build_model("resnet")
 
 
 def test_augmentation_is_deterministic_and_plausible(tf):
-    from train.augment import augment_batch
+    from mnist_edge.train.augment import augment_batch
 
     rng = np.random.default_rng(0)
     images = np.zeros((16, 28, 28), np.float32)
@@ -62,7 +62,7 @@ def test_augmentation_is_deterministic_and_plausible(tf):
 
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 def test_train_a_step_writes_model_and_report(arch, mnist, tmp_path, keras):
-    from train.trainer import ARCH_DEFAULTS, TrainConfig, train
+    from mnist_edge.train.trainer import ARCH_DEFAULTS, TrainConfig, train
 
     config = TrainConfig(arch=arch, epochs=1, batch_size=64, seed=1, limit=512,
                          augment=ARCH_DEFAULTS[arch]["augment"])
@@ -80,7 +80,7 @@ def test_train_a_step_writes_model_and_report(arch, mnist, tmp_path, keras):
 
 
 def test_training_is_deterministic(mnist, tmp_path, keras):
-    from train.trainer import TrainConfig, train
+    from mnist_edge.train.trainer import TrainConfig, train
 
     config = TrainConfig(arch="mlp", epochs=1, batch_size=32, seed=7, limit=300)
     first = train(config, mnist, tmp_path / "a", verbose=0)

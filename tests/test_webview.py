@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from edge_runtime.webview import BOUNDARY, WebView
+from mnist_edge.edge_runtime.webview import BOUNDARY, WebView
 
 RESULT = {"frame": 0, "source": "frame_0001.png",
           "numbers": [{"text": "472", "box": [10, 20, 90, 40]}],

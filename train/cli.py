@@ -5,7 +5,7 @@ import argparse
 import json
 import sys
 
-from train.models import ARCHS
+from mnist_edge.train.models import ARCHS
 
 
 def add_parser(subparsers) -> None:
@@ -30,8 +30,8 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from train.mnist import load_mnist
-    from train.trainer import ARCH_DEFAULTS, TrainConfig, train
+    from mnist_edge.train.mnist import load_mnist
+    from mnist_edge.train.trainer import ARCH_DEFAULTS, TrainConfig, train
 
     defaults = ARCH_DEFAULTS[args.arch]
     config = TrainConfig(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from train.mnist import Mnist, normalize
+from mnist_edge.train.mnist import Mnist, normalize
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def _dataset(x, y, config: TrainConfig):
     """A shuffled, batched, augmented tf.data pipeline, deterministic for config.seed."""
     import tensorflow as tf
 
-    from train.augment import augment_batch
+    from mnist_edge.train.augment import augment_batch
 
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     ds = ds.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True).batch(config.batch_size)
@@ -60,7 +60,7 @@ def train(config: TrainConfig, data: Mnist, out_dir: str | Path, verbose: int = 
     import keras
     import tensorflow as tf
 
-    from train.models import build_model
+    from mnist_edge.train.models import build_model
 
     if config.epochs < 1:
         raise ValueError(f"--epochs must be at least 1, got {config.epochs}")

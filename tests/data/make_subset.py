@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from train.mnist import balanced_subset, load_test_split  # noqa: E402
+from mnist_edge.train.mnist import balanced_subset, load_test_split  # noqa: E402
 
 PER_CLASS = 30
 SEED = 2024
