@@ -50,9 +50,17 @@ def load_keras_model(path: str | Path):
     if len(inputs) != 1 or tuple(inputs[0].shape[1:]) not in ((28, 28), (28, 28, 1)):
         shapes = [tuple(i.shape) for i in inputs]
         raise ValueError(f"{path}: input shape {shapes} is not a 28x28 digit (expected (None, 28, 28))")
-    if tuple(model.outputs[0].shape[1:]) != (10,):
-        raise ValueError(f"{path}: output shape {tuple(model.outputs[0].shape)} is not 10 classes")
+    if tuple(model.outputs[0].shape[1:]) not in ((10,), (11,)):
+        raise ValueError(f"{path}: output shape {tuple(model.outputs[0].shape)} is not 10 digit classes "
+                         "(or 11 with 'not a digit')")
     return model
+
+
+def labels_of(model) -> list[str]:
+    """"0".."9", and NOT_A_DIGIT for the eleventh output of a model trained with --not-a-digit."""
+    from mnist_edge.edge_runtime.classifier import NOT_A_DIGIT
+
+    return [str(d) for d in range(10)] + ([NOT_A_DIGIT] if model.outputs[0].shape[-1] == 11 else [])
 
 
 def representative_images(x_train: np.ndarray, y_train: np.ndarray, samples: int, seed: int) -> np.ndarray:
@@ -196,7 +204,7 @@ def convert_and_verify(keras_path: str | Path, quants: list[str], out_dir: str |
             "data_source": data_source,
             "versions": versions(),
             "metadata": {
-                "labels": [str(d) for d in range(10)],
+                "labels": labels_of(model),
                 "normalization": {"scale": 1.0 / 255.0, "offset": 0.0, "formula": "x / 255"},
                 "layout": MNIST_LAYOUT,
                 "output": "logits",

@@ -29,6 +29,7 @@ class RunOptions:
     max_frames: int | None = None
     min_confidence: float = 0.5
     roi: tuple[int, int, int, int] | None = None
+    rotate: int = 0                   # degrees clockwise, applied to each frame before anything else
     backend: str = "auto"
     threads: int = 1
     batched: bool = True
@@ -87,7 +88,7 @@ def run_pipeline(options: RunOptions) -> int:
     import cv2
 
     from mnist_edge.edge_runtime.annotate import annotate
-    from mnist_edge.edge_runtime.pipeline import STAGES, DigitReader, sample_clip
+    from mnist_edge.edge_runtime.pipeline import STAGES, DigitReader, rotate_frame, sample_clip
     from mnist_edge.edge_runtime.sources import CaptureSettings, open_source
 
     logging.basicConfig(level=logging.INFO, format="mnist-edge: %(levelname)s: %(message)s", stream=sys.stderr)
@@ -127,8 +128,9 @@ def run_pipeline(options: RunOptions) -> int:
             for frame in source.frames():
                 if options.max_frames is not None and frames >= options.max_frames:
                     break
+                image = rotate_frame(frame.image, options.rotate)  # everything downstream sees it upright
                 try:
-                    result = reader.process(frame.image, frame.index, frame.source, frame.read_ms)
+                    result = reader.process(image, frame.index, frame.source, frame.read_ms)
                 except (ValueError, cv2.error) as exc:
                     errors += 1
                     log.warning("frame %d (%s) skipped: %s", frame.index, frame.source, exc)
@@ -149,7 +151,7 @@ def run_pipeline(options: RunOptions) -> int:
                     numbers = " ".join(n.text for n in result.numbers) or "-"
                     print(f"{frame.index}\t{frame.source}\t{numbers}", flush=True)
                 if options.save or show or view:
-                    canvas = annotate(frame.image, result, fps_smoothed)
+                    canvas = annotate(image, result, fps_smoothed)
                     if options.save:
                         if writer is None:
                             writer_size = canvas.shape[1::-1]

@@ -15,6 +15,9 @@ from mnist_edge.edge_runtime.tflite_check import check_tflite
 # CNN. Larger batches are split into chunks of MAX_BATCH; the README's model section has the
 # measurements (per-image throughput flat to ~64, falling at batch 256+ as the arena leaves cache).
 MAX_BATCH = 64
+# The label of the eleventh class of models trained with "not a digit" (train/negatives.py): what a
+# candidate that is a letter, a piece of a digit, two digits run together or a ruling is classified as.
+NOT_A_DIGIT = "not a digit"
 
 
 @dataclass(frozen=True)

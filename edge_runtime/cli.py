@@ -54,7 +54,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--max-frames", type=_positive(int), default=None, help="stop after N frames")
     p.add_argument("--min-confidence", type=float, default=0.5,
                    help="reject candidates whose top probability is below P (default: 0.5)")
-    p.add_argument("--roi", type=_roi, default=None, help="only look inside x,y,w,h (pixels)")
+    p.add_argument("--roi", type=_roi, default=None, help="only look inside x,y,w,h (pixels of the rotated frame)")
+    p.add_argument("--rotate", type=int, choices=(0, 90, 180, 270), default=0,
+                   help="turn each frame clockwise by this many degrees first: a camera mounted sideways "
+                   "(90, 270) or upside down (180) (default: 0)")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="TFLite interpreter (default: ai-edge-litert, then tflite-runtime, then tensorflow)")
     p.add_argument("--threads", type=_positive(int), default=1, help="interpreter threads (default: 1)")
@@ -72,6 +75,6 @@ def run(args) -> int:
     options = RunOptions(
         model=args.model, source=args.source, json=args.json, save=args.save, show=args.show,
         serve=args.serve, loop=args.loop, max_frames=args.max_frames, min_confidence=args.min_confidence,
-        roi=args.roi, backend=args.backend, threads=args.threads, batched=not args.per_digit,
+        roi=args.roi, rotate=args.rotate, backend=args.backend, threads=args.threads, batched=not args.per_digit,
         width=args.width, height=args.height, fps=args.fps)
     return run_pipeline(options)

@@ -33,8 +33,8 @@ _SQUARE3 = np.ones((3, 3), np.uint8)  # 8-neighbourhood structuring element
 
 @dataclass(frozen=True)
 class DetectConfig:
-    min_digit_height: float = 0.04     # larger side of a digit, fraction of frame (ROI) height: 19 px at 480
-    max_digit_height: float = 0.45     # taller marks are lines, edges or objects
+    min_digit_height: float = 0.025    # larger side of a digit, fraction of frame (ROI) height: 12 px at 480
+    max_digit_height: float = 0.95     # paper held close to the camera: a digit may fill the frame
     min_digit_px: int = 10             # absolute floor on digit size (tiny frames and ROIs)
     work_width: int = 320              # detection image width ...
     work_min_digit_px: float = 9.0     # ... unless the smallest digit would get smaller than this
@@ -53,11 +53,11 @@ class DetectConfig:
     line_stroke_ratio: float = 0.06    # widest stroke below this fraction of the height: a line, not ink
     thin_stroke_ratio: float = 0.1     # below this: a line if it sits on a page edge or towers over digits
     max_fill: float = 0.85             # solid blobs (ink / box) wider than 0.35 h are not digits
-    min_fill: float = 0.13             # nor are sparse clusters (MNIST-like digits fill > 17 % of their box)
+    min_fill: float = 0.05             # nor are sparse clusters (a thin-pen 7 fills ~8 % of its box)
     crop_margin: float = 0.12          # margin around a digit for the MNIST crop, fraction of height
     max_ink_fraction: float = 0.45     # more "ink" than this: not writing (noise, fabric, a screen)
-    max_digits: int = 48               # cluttered frames: keep the largest candidates
-    max_components: int = 160          # marks considered for merging, largest first (merging is O(n^2))
+    max_digits: int = 160              # cluttered frames: keep the largest candidates (a sheet of 0-59: 110)
+    max_components: int = 400          # marks considered for merging, largest first (merging is O(n^2))
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
 
     def __post_init__(self):
@@ -84,7 +84,7 @@ class Marks:
     """
     config: DetectConfig
     marks: list[tuple[tuple[int, int, int, int], np.ndarray]] = field(default_factory=list)  # work box, own pixels
-    gray: np.ndarray | None = None      # full-resolution 8-bit gray (huge frames already downscaled)
+    gray: np.ndarray | None = None      # full-resolution 8-bit gray or BGR (huge frames already downscaled)
     bg_work: np.ndarray | None = None   # paper level at work resolution
     f: float = 1.0                      # work resolution / full resolution
     dark_ink: bool = True
@@ -120,6 +120,15 @@ class Marks:
 
 def to_gray8(frame: np.ndarray) -> np.ndarray | None:
     """Any 2-D/3-D numeric image → 8-bit gray (None if empty); other depths are stretched min→max."""
+    img = _pixels8(frame)
+    if img is not None and img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    return img
+
+
+def _pixels8(frame: np.ndarray) -> np.ndarray | None:
+    """Any 2-D/3-D numeric image → 8-bit gray, or 8-bit BGR for colour (the ink's colour helps: _ink_map);
+    None if empty. Depths other than 8-bit are stretched min→max."""
     img = np.asarray(frame)
     if img.size == 0 or img.ndim not in (2, 3):
         return None
@@ -132,7 +141,9 @@ def to_gray8(frame: np.ndarray) -> np.ndarray | None:
     if img.dtype == np.bool_:
         img = img.astype(np.uint8) * 255
     if img.dtype != np.uint8:
-        # 10/12/16-bit sensors and float images: map the frame's own range to 0..255.
+        # 10/12/14/16-bit sensors: scaled by their bit depth (the smallest that holds the frame's maximum);
+        # floats in [0, 1] by 255: the exposure is kept, so a dark frame's noise is not stretched into ink.
+        # Anything else (negative values, floats beyond 1): the frame's own range maps to 0..255.
         if img.dtype.kind == "f" or img.dtype not in (np.uint16, np.int16):
             img = img.astype(np.float32)
             if not np.isfinite(img).all():  # dead pixels: fill with the typical level so they are no ink
@@ -140,10 +151,16 @@ def to_gray8(frame: np.ndarray) -> np.ndarray | None:
                 fill = float(np.median(img[finite][::16])) if finite.any() else 0.0
                 img = np.where(finite, img, fill).astype(np.float32)
         lo, hi = float(img.min()), float(img.max())
-        alpha = 255.0 / (hi - lo) if hi > lo else 0.0
+        if lo >= 0 and img.dtype.kind == "f" and hi <= 1.0:
+            alpha, lo = 255.0, 0.0
+        elif lo >= 0 and img.dtype == np.uint16:
+            bits = next(b for b in (8, 10, 12, 14, 16) if hi < 2 ** b)
+            alpha, lo = 255.0 / (2 ** bits - 1), 0.0
+        else:
+            alpha = 255.0 / (hi - lo) if hi > lo else 0.0
         img = cv2.convertScaleAbs(img, alpha=alpha, beta=-lo * alpha)
-    if img.ndim == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY if img.shape[2] == 3 else cv2.COLOR_BGRA2GRAY)
+    if img.ndim == 3 and img.shape[2] == 4:
+        img = cv2.cvtColor(img, cv2.COLOR_BGRA2BGR)
     return np.ascontiguousarray(img)
 
 
@@ -164,9 +181,12 @@ def _polarity_and_noise(small: np.ndarray) -> tuple[bool, float]:
 
 
 def _background(work: np.ndarray, config: DetectConfig, max_h_px: float) -> tuple[np.ndarray, bool, int]:
-    """Paper level at the size of `work` (ink removed), whether the ink is dark, and the contrast floor."""
-    h, w = work.shape
+    """Paper level at the size of `work` (ink removed; per channel for BGR), whether the ink is dark,
+    and the contrast floor."""
+    h, w = work.shape[:2]
     small = cv2.resize(work, (max(4, w // 2), max(4, h // 2)), interpolation=cv2.INTER_AREA)
+    if small.ndim == 3:
+        small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     dark_ink, sigma = _polarity_and_noise(small)
     if config.polarity != "auto":
         dark_ink = config.polarity == "dark_on_light"
@@ -187,10 +207,22 @@ def _ink_map(gray: np.ndarray, bg: np.ndarray, dark_ink: bool, floor: int) -> np
 
     Dividing by the brighter of the two makes it independent of illumination in both polarities;
     `floor` bounds the divisor so that noise in near-black regions is not amplified into "ink".
+    For BGR pixels the contrast is the largest of the three channels': red ink on white paper is only
+    ~40 % darker in gray but ~80 % darker in green and blue; blue ballpoint on yellow paper stands out
+    in red and green while the paper itself is dark in blue.
     """
+    if gray.ndim == 3 and not dark_ink:
+        # Chalk and white ink are not coloured; in dark frames the three channels' noise would add up.
+        gray, bg = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY), cv2.cvtColor(bg, cv2.COLOR_BGR2GRAY)
+    floor4 = (floor, floor, floor, floor)  # (a bare number would only apply to the first channel)
     if dark_ink:
-        return cv2.divide(cv2.subtract(bg, gray), cv2.max(bg, floor), scale=255)
-    return cv2.divide(cv2.subtract(gray, bg), cv2.max(gray, floor), scale=255)
+        ink = cv2.divide(cv2.subtract(bg, gray), cv2.max(bg, floor4), scale=255)
+    else:
+        ink = cv2.divide(cv2.subtract(gray, bg), cv2.max(gray, floor4), scale=255)
+    if ink.ndim == 3:
+        b, g, r = cv2.split(ink)
+        ink = cv2.max(cv2.max(b, g), r)
+    return ink
 
 
 def _thresholds(ink: np.ndarray, config: DetectConfig) -> tuple[int, int]:
@@ -250,6 +282,10 @@ def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, mergeable: np.ndarray,
         ok &= uh <= config.max_merge_growth * core_max
         min_w = np.minimum(r[2] - r[0], ox1 - ox0)
         ok &= ~((gx > -0.3 * min_w) & (np.minimum(r_core, core) >= 0.5 * uh))
+        # Two marks of similar height one above the other, apart: two lines written close together,
+        # not the pieces of one digit (a detached bar or a broken stroke is much smaller than its digit).
+        both_cores = np.minimum(r_core, core)
+        ok &= ~((gy > 0) & (both_cores >= 0.6 * np.maximum(r_core, core)) & (both_cores > 0))
         return np.where(ok & mergeable, gap, np.inf)
 
     seeds = np.flatnonzero(seed & mergeable)
@@ -298,9 +334,14 @@ def _on_background_step(bg: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> b
         return False
     dx = cv2.absdiff(region[:, 2:], region[:, :-2])
     dy = cv2.absdiff(region[2:], region[:-2])
-    jump = max(cv2.minMaxLoc(dx)[1], cv2.minMaxLoc(dy)[1])
+    jump = max(_max(dx), _max(dy))
     # Relative to the brighter side, but at least 20 levels: JPEG blocks on a dark board are not edges.
-    return jump > max(20.0, 0.12 * 2 * cv2.minMaxLoc(region)[1])
+    return jump > max(20.0, 0.12 * 2 * _max(region))
+
+
+def _max(a: np.ndarray) -> float:
+    """Largest value of a gray or multi-channel image."""
+    return cv2.minMaxLoc(a.reshape(a.shape[0], -1))[1]
 
 
 def _split_touching(own: np.ndarray, config: DetectConfig) -> list[tuple[int, int]]:
@@ -362,7 +403,7 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
         x0, y0 = max(0, x0 - m), max(0, y0 - m)
         x1, y1 = min(img.shape[1], x1 + m), min(img.shape[0], y1 + m)
         img, ox, oy = img[y0:y1, x0:x1], x0, y0
-    gray = to_gray8(img)
+    gray = _pixels8(img)
     if gray is None:
         return nothing
     full_scale = 1.0
@@ -370,12 +411,12 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
         full_scale = config.max_frame_side / max(gray.shape)
         gray = cv2.resize(gray, (max(1, round(gray.shape[1] * full_scale)), max(1, round(gray.shape[0] * full_scale))),
                           interpolation=cv2.INTER_AREA)
-    H, W = gray.shape
+    H, W = gray.shape[:2]
     min_h = max(config.min_digit_px, config.min_digit_height * frame_h * full_scale)
     max_h = min(config.max_digit_height * frame_h * full_scale, H - 4)
     if H < min_h + 2 or W < 4 or max_h < min_h:
         return nothing
-    lo_v, hi_v = cv2.minMaxLoc(gray)[:2]
+    lo_v, hi_v = cv2.minMaxLoc(gray.reshape(gray.shape[0], -1))[:2]  # (all channels)
     if hi_v - lo_v < 12:
         return nothing  # blank frame: nothing but noise
 
@@ -440,13 +481,11 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
         stroke = 2.0 * cv2.minMaxLoc(cv2.distanceTransform(framed, cv2.DIST_L2, 3))[1]
         if stroke > 0.6 * bh and bw > 1.6 * bh:
             continue  # a solid band (a strip of table or shadow narrower than the background kernel)
-        if stroke < config.line_stroke_ratio * bh:
-            continue  # MNIST-like strokes are > 0.12 of the digit height: this is a margin or ruled line
+        if stroke < config.line_stroke_ratio * max(bh, bw) and max(bh, bw) > 6 * min(bh, bw):
+            continue  # long, straight and hair-thin: a margin or ruled line (thin-pen digits are not straight)
         thin = stroke < config.thin_stroke_ratio * bh
         if (thin or bw < 0.35 * bh) and _on_background_step(bg_work, x0, y0, x1, y1):
             continue  # a rim along a page edge: the background steps right there
-        if thin and bh > 0.3 * wh:
-            continue  # far too long for a 1
         if bw <= config.split_aspect * bh:
             candidates.append(((x0, y0, bw, bh), own, thin))
             continue
@@ -461,7 +500,7 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     # A thin mark much taller than the digits around it is a line, not a 1.
     heights = [c[0][3] for c in candidates if not c[2]]
     if heights:
-        tallest = 1.8 * statistics.median(heights)  # (np.median costs ~30 µs on a short list)
+        tallest = 3.0 * statistics.median(heights)  # (a 7 or 9 with a long tail: 2x its neighbours)  # (np.median costs ~30 µs on a short list)
         candidates = [c for c in candidates if not c[2] or c[0][3] <= tallest]
     candidates.sort(key=lambda c: -c[0][2] * c[0][3])
     return Marks(config, [(box, own) for box, own, _ in candidates[:config.max_digits]], gray, bg_work, f,
@@ -472,8 +511,8 @@ def _crop_digit(gray: np.ndarray, bg_work: np.ndarray, box_w: tuple[int, int, in
                 f: float, dark_ink: bool, floor: int, config: DetectConfig
                 ) -> tuple[tuple[int, int, int, int], np.ndarray, float] | None:
     """Cut one digit from the full-resolution ink map (the work image is too coarse for 28x28)."""
-    H, W = gray.shape
-    wh, ww = bg_work.shape
+    H, W = gray.shape[:2]
+    wh, ww = bg_work.shape[:2]
     bx, by, bw, bh = box_w
     inv = 1.0 / f
     # Work-image window around the digit, then exactly its full-resolution counterpart.

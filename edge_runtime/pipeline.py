@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from mnist_edge.edge_runtime.classifier import Classifier
@@ -42,7 +43,7 @@ class FrameResult:
     numbers: tuple[Number, ...]
     digits: tuple[Digit, ...]     # accepted digits, in reading order
     latency_ms: dict[str, float]  # per stage (STAGES)
-    rejected: int = 0             # candidates below --min-confidence
+    rejected: int = 0             # candidates below --min-confidence or classified "not a digit"
 
     def to_json(self) -> dict:
         return {
@@ -63,6 +64,17 @@ def shipped_model(name: str = "cnn_int8") -> Path:
     return path
 
 
+ROTATIONS = {0: None, 90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def rotate_frame(frame: np.ndarray, degrees: int) -> np.ndarray:
+    """The frame turned clockwise by 0, 90, 180 or 270 degrees (a camera mounted sideways or upside down)."""
+    if degrees not in ROTATIONS:
+        raise ValueError(f"rotation must be one of 0, 90, 180, 270 degrees, not {degrees}")
+    code = ROTATIONS[degrees]
+    return frame if code is None else cv2.rotate(frame, code)
+
+
 def sample_clip() -> Path:
     """The short sample clip shipped with the package (the default --source)."""
     return Path(str(resources.files("mnist_edge.edge_runtime") / "assets" / "sample.avi"))
@@ -73,6 +85,9 @@ class DigitReader:
     """Read the numbers in camera frames: `DigitReader().read(frame)` → list of Number.
 
     `batched=False` runs one inference per digit instead of one per frame (same answers; slower).
+    `rotate` turns each frame clockwise first (90: a camera lying on its left side); boxes are then in the
+    turned frame's pixels. A model with an eleventh class, "not a digit" (the shipped CNN), rejects the
+    candidates it puts there: letters, pieces of digits, rulings, smudges.
     """
     model_path: str | Path | None = None   # default: the shipped int8 CNN
     backend: str = "auto"
@@ -81,11 +96,16 @@ class DigitReader:
     roi: Box | None = None
     batched: bool = True
     detect_config: DetectConfig = field(default_factory=DetectConfig)
+    rotate: int = 0                        # degrees clockwise: 0, 90, 180 or 270
 
     def __post_init__(self):
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError(f"--min-confidence must be in [0, 1], got {self.min_confidence}")
+        if self.rotate not in ROTATIONS:
+            raise ValueError(f"--rotate must be one of 0, 90, 180, 270, got {self.rotate}")
         self.classifier = Classifier(self.model_path or shipped_model(), self.backend, self.threads)
+        # Classes that are digits, by label: "0".."9"; anything else (NOT_A_DIGIT) is a rejection.
+        self._digit_of = np.array([int(label) if label.isdigit() else -1 for label in self.classifier.labels])
         if not self.classifier.has_metadata:
             log.warning("%s has no metadata file beside it (%s); assuming MNIST input: 28x28, white on "
                         "black, x/255, logits out", self.classifier.model_path.name,
@@ -97,6 +117,8 @@ class DigitReader:
 
     def process(self, frame: np.ndarray, index: int = 0, source: str = "", decode_ms: float = 0.0) -> FrameResult:
         t0 = time.perf_counter()
+        if self.rotate:
+            frame = rotate_frame(frame, self.rotate)
         marks = locate_digits(frame, self.detect_config, self.roi)
         t_detect = time.perf_counter()
         candidates = marks.prepare()
@@ -108,11 +130,12 @@ class DigitReader:
             else:
                 probabilities = np.concatenate([self.classifier.predict(image[None]) for image in batch])
         else:
-            probabilities = np.zeros((0, 10), np.float32)
+            probabilities = np.zeros((0, len(self._digit_of)), np.float32)
         t2 = time.perf_counter()
-        predictions = probabilities.argmax(axis=1)
+        predictions = self._digit_of[probabilities.argmax(axis=1)]
         confidences = probabilities.max(axis=1)
-        accepted = [i for i in range(len(candidates)) if confidences[i] >= self.min_confidence]
+        accepted = [i for i in range(len(candidates))
+                    if predictions[i] >= 0 and confidences[i] >= self.min_confidence]
         digits = [Digit(int(predictions[i]), float(confidences[i]), tuple(int(v) for v in candidates[i].box))
                   for i in accepted]
         numbers, ordered = [], []

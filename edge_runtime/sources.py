@@ -44,15 +44,24 @@ class SourceError(OSError):
     """A source that cannot be opened at all."""
 
 
+_JPEG_MAGIC = b"\xff\xd8"
+
+
 def read_image(path: str | Path) -> np.ndarray | None:
-    """Decode an image file keeping its depth and alpha (16-bit, RGBA); None if unreadable."""
+    """Decode an image file keeping its depth and alpha (16-bit, RGBA); None if unreadable.
+
+    A JPEG is turned upright by its EXIF orientation tag, as every photo viewer shows it: phones store
+    portrait photos as landscape pixels plus that tag. (IMREAD_UNCHANGED ignores the tag, and JPEG has
+    no alpha or 16-bit depth to keep, so JPEGs are read with IMREAD_ANYCOLOR, which applies it.)
+    """
     try:
         data = np.fromfile(str(path), dtype=np.uint8)
     except OSError:
         return None
     if data.size == 0:
         return None
-    return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    jpeg = data[:2].tobytes() == _JPEG_MAGIC
+    return cv2.imdecode(data, cv2.IMREAD_ANYCOLOR if jpeg else cv2.IMREAD_UNCHANGED)
 
 
 def _image_files(paths: list[Path], origin: str) -> "FileSource":

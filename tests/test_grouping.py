@@ -43,10 +43,35 @@ def test_wide_gap_splits_numbers_on_one_line():
 
 def test_gap_threshold_is_relative_to_digit_height():
     a = row(0, 0, [20, 20], h=40, gap=30)  # gap 0.75 h: one number
-    b = row(0, 0, [20, 20], h=40, gap=36)  # gap 0.9 h: two numbers
+    b = row(0, 0, [20, 20], h=40, gap=44)  # gap 1.1 h: two numbers
     assert group_numbers(a) == [[0, 1]]
     assert group_numbers(b) == [[0], [1]]
-    assert group_numbers(b, GroupConfig(max_gap=1.0)) == [[0, 1]]
+    assert group_numbers(b, GroupConfig(max_split_gap=1.2)) == [[0, 1]]
+    c = row(0, 0, [20, 20], h=80, gap=44)  # the same pixels, twice the height: one number
+    assert group_numbers(c) == [[0, 1]]
+
+
+def test_evenly_spaced_line_is_one_number():
+    # Real photos (a "05221859" written with gaps of 0.5-1 digit heights) were read as "05 22 1859" when
+    # every gap over 0.8 heights split the number: a line splits only where a gap stands out.
+    boxes, x = [], 0
+    for gap in (20, 36, 28, 38, 22, 34, 30):
+        boxes.append((x, 100, 25, 40))
+        x += 25 + gap
+    boxes.append((x, 100, 25, 40))
+    assert group_numbers(boxes) == [list(range(8))]
+
+
+def test_gap_that_stands_out_splits_a_tight_line():
+    # "020 87836761": digits 0.1 heights apart, one space of 0.6 heights after the area code.
+    boxes = row(0, 0, [20, 20, 20], h=40, gap=4) + row(92, 0, [20, 20, 20], h=40, gap=4)
+    assert boxes[3][0] - (boxes[2][0] + boxes[2][2]) == 24
+    assert group_numbers(boxes) == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_far_apart_digits_are_separate_numbers():
+    boxes = row(0, 0, [25] * 5, h=40, gap=80)  # 2 heights apart: a grid of single digits
+    assert group_numbers(boxes) == [[0], [1], [2], [3], [4]]
 
 
 def test_lines_top_first_then_left_to_right():
@@ -67,7 +92,22 @@ def test_rotated_line_is_followed():
         x = 100 + k * 36
         boxes.append((x, int(200 + math.tan(angle) * (x - 100)), 28, 40))
     assert boxes[-1][1] + 40 < boxes[0][1] + 20  # not overlapping much with the first
-    assert group_numbers(boxes, GroupConfig(max_gap=0.8)) == [[0, 1, 2, 3, 4, 5]]
+    assert group_numbers(boxes) == [[0, 1, 2, 3, 4, 5]]
+
+
+@pytest.mark.parametrize("degrees", [-40, -35, 20, 35, 40])
+def test_slanted_line_is_one_number(degrees):
+    # A number written along a line at up to ~40° (a webcam frame of "237845" at 35° read "2 37 8 45").
+    angle = math.radians(degrees)
+    boxes = [(int(100 + k * 52 * math.cos(angle)), int(300 + k * 52 * math.sin(angle)), 30, 45) for k in range(6)]
+    assert group_numbers(boxes) == [[0, 1, 2, 3, 4, 5]]
+
+
+def test_lines_written_close_together_stay_apart():
+    # Rows of five digits 0.15 heights apart vertically (a "88888" just above a "66666").
+    top = row(100, 100, [28] * 5, h=40, gap=12)
+    bottom = row(104, 146, [28] * 5, h=40, gap=12)
+    assert group_numbers(top + bottom) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9]]
 
 
 def test_stacked_numbers_are_not_merged():

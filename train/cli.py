@@ -24,6 +24,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--limit", type=int, default=None, help="train on N images only (fast runs)")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="camera-robustness augmentation (default: on for cnn, off for mlp)")
+    p.add_argument("--not-a-digit", action=argparse.BooleanOptionalAction, default=None,
+                   help="an eleventh class, 'not a digit', trained on letters, words, pieces of digits and "
+                   "rulings so that the reader rejects them (default: on for cnn, off for mlp)")
     p.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -41,6 +44,7 @@ def run(args) -> int:
         seed=args.seed, limit=args.limit,
         augment=args.augment if args.augment is not None else defaults["augment"],
         learning_rate=args.learning_rate if args.learning_rate is not None else defaults["learning_rate"],
+        not_a_digit=args.not_a_digit if args.not_a_digit is not None else defaults.get("not_a_digit", False),
     )
     data = load_mnist(args.data_dir)
     report = train(config, data, args.out, verbose=0 if args.quiet else 2)

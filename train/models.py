@@ -47,7 +47,7 @@ def build_mlp():
     ], name="mlp")
 
 
-def build_cnn():
+def build_cnn(classes: int = 10):
     """A ~60k-parameter CNN: only conv/BN/ReLU/max-pool/dense, all of which full-int8 TFLite runs.
 
     BatchNorm folds into the convolutions at conversion; reshapes keep one XNNPACK partition.
@@ -71,7 +71,7 @@ def build_cnn():
     x = StaticReshape((3 * 3 * 64,), name="flatten")(x)
     x = layers.Dropout(0.3)(x)
     x = layers.Dense(64, activation="relu", name="fc")(x)
-    outputs = layers.Dense(10, name="logits")(x)
+    outputs = layers.Dense(classes, name="logits")(x)
     return keras.Model(inputs, outputs, name="cnn")
 
 
@@ -80,10 +80,12 @@ def register_custom_layers() -> None:
     _static_reshape_layer()
 
 
-def build_model(arch: str):
-    """Build an uncompiled model by name (one of ARCHS)."""
+def build_model(arch: str, classes: int = 10):
+    """Build an uncompiled model by name (one of ARCHS): 10 digit classes, or 11 with "not a digit"."""
     if arch == "mlp":
+        if classes != 10:
+            raise ValueError("the notebook's mlp has exactly 10 classes; --not-a-digit is for the cnn")
         return build_mlp()
     if arch == "cnn":
-        return build_cnn()
+        return build_cnn(classes)
     raise ValueError(f"unknown architecture {arch!r}; choose one of {', '.join(ARCHS)}")
