@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +116,11 @@ class Classifier:
         if shape[1:] not in ([28, 28], [28, 28, 1]):
             raise ValueError(f"{self.model_path}: input shape {shape} is not a 28x28 digit "
                              "(expected [N, 28, 28] or [N, 28, 28, 1])")
-        if int(out[0]["shape"][-1]) != len(self.metadata.labels):
+        classes = int(out[0]["shape"][-1])
+        if not self.has_metadata and classes == 11:
+            # No sidecar JSON: ten outputs are the digits, eleven the digits and "not a digit".
+            self.metadata = replace(self.metadata, labels=(*ModelMetadata.labels, NOT_A_DIGIT))
+        if classes != len(self.metadata.labels):
             raise ValueError(f"{self.model_path}: output has {int(out[0]['shape'][-1])} classes, "
                              f"expected {len(self.metadata.labels)}")
         # Every interpreter built from these bytes numbers its tensors alike: look the indices up once,

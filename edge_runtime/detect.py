@@ -167,16 +167,21 @@ def _pixels8(frame: np.ndarray) -> np.ndarray | None:
 def _polarity_and_noise(small: np.ndarray) -> tuple[bool, float]:
     """(ink is dark, noise sigma in gray levels) from the residual against a median background.
 
-    The median ignores ink of either sign, so the ink is the heavier tail of the residual.
+    The median ignores ink of either sign, so the ink is the heavier tail of the residual. Noise is
+    measured against a 5x5 median; polarity against one a third of the frame wide, which strokes of
+    digits filling the frame cannot fill (a 5x5 median leaves them in, and the paper in their loops
+    then looked like light ink).
     """
     med = cv2.medianBlur(small, 5)
     spread = cv2.absdiff(small, med)
     cdf = np.cumsum(cv2.calcHist([spread], [0], None, [256], [0, 256]).ravel())
     sigma = 1.4826 * float(np.searchsorted(cdf, 0.5 * cdf[-1])) + 0.5
     t = max(4.0 * sigma, 10.0)
+    k = max(5, int(min(small.shape) / 3) | 1)
+    wide = cv2.medianBlur(small, k) if k > 5 else med
     # Sum of the excess over t on each side: a few strong strokes outweigh symmetric noise.
-    dark = cv2.sumElems(cv2.subtract(cv2.subtract(med, small), t))[0]
-    light = cv2.sumElems(cv2.subtract(cv2.subtract(small, med), t))[0]
+    dark = cv2.sumElems(cv2.subtract(cv2.subtract(wide, small), t))[0]
+    light = cv2.sumElems(cv2.subtract(cv2.subtract(small, wide), t))[0]
     return dark >= light, sigma
 
 
@@ -186,7 +191,7 @@ def _background(work: np.ndarray, config: DetectConfig, max_h_px: float) -> tupl
     h, w = work.shape[:2]
     small = cv2.resize(work, (max(4, w // 2), max(4, h // 2)), interpolation=cv2.INTER_AREA)
     if small.ndim == 3:
-        small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
+        small = _channel_mean(small)
     dark_ink, sigma = _polarity_and_noise(small)
     if config.polarity != "auto":
         dark_ink = config.polarity == "dark_on_light"
@@ -212,17 +217,24 @@ def _ink_map(gray: np.ndarray, bg: np.ndarray, dark_ink: bool, floor: int) -> np
     in red and green while the paper itself is dark in blue.
     """
     if gray.ndim == 3 and not dark_ink:
-        # Chalk and white ink are not coloured; in dark frames the three channels' noise would add up.
-        gray, bg = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY), cv2.cvtColor(bg, cv2.COLOR_BGR2GRAY)
+        # Chalk and white ink are not coloured; in dark frames the channels' noise would add up.
+        gray, bg = _channel_mean(gray), _channel_mean(bg)
     floor4 = (floor, floor, floor, floor)  # (a bare number would only apply to the first channel)
     if dark_ink:
         ink = cv2.divide(cv2.subtract(bg, gray), cv2.max(bg, floor4), scale=255)
     else:
         ink = cv2.divide(cv2.subtract(gray, bg), cv2.max(gray, floor4), scale=255)
     if ink.ndim == 3:
-        b, g, r = cv2.split(ink)
-        ink = cv2.max(cv2.max(b, g), r)
+        channels = cv2.split(ink)
+        ink = channels[0]
+        for channel in channels[1:]:
+            ink = cv2.max(ink, channel)
     return ink
+
+
+def _channel_mean(img: np.ndarray) -> np.ndarray:
+    """The mean of a 2- or 3-channel 8-bit image's channels, as one channel."""
+    return cv2.transform(img, np.full((1, img.shape[2]), 1.0 / img.shape[2], np.float32))
 
 
 def _thresholds(ink: np.ndarray, config: DetectConfig) -> tuple[int, int]:
@@ -406,6 +418,15 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     gray = _pixels8(img)
     if gray is None:
         return nothing
+    if gray.ndim == 3:
+        # Ink is found in each channel in which the paper is bright (see _ink_map). In a channel where the
+        # paper is dark (blue, on yellow paper) the ink can be lighter than the paper, and the closing
+        # would spread it over the paper around it: such channels (under 60 % of the brightest channel's
+        # mean; the paper dominates a frame) are left out.
+        means = cv2.mean(gray)[:3]
+        bright = [c for c in range(3) if means[c] >= 0.6 * max(means)]
+        if len(bright) < 3:
+            gray = np.ascontiguousarray(gray[:, :, bright[0]] if len(bright) == 1 else gray[:, :, bright])
     full_scale = 1.0
     if max(gray.shape) > config.max_frame_side:
         full_scale = config.max_frame_side / max(gray.shape)
