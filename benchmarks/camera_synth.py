@@ -714,7 +714,9 @@ def _slanted(base: SynthConfig, rng: np.random.Generator) -> SynthConfig:
 
 def _touching(base: SynthConfig, rng: np.random.Generator) -> SynthConfig:
     # A dense sheet: digits of a number touch or overlap their neighbours (the lines stay apart).
-    return replace(base, layout="rows", rows=(1, 3), line_gap=(0.5, 1.0), digit_gap=(-0.1, -0.01),
+    # An MNIST digit's 1-px pad is 0.05 of its height on each side: a gap of -0.2..-0.1 leaves the ink of
+    # neighbours overlapping by up to 0.1 of a height or just touching.
+    return replace(base, layout="rows", rows=(1, 3), line_gap=(0.5, 1.0), digit_gap=(-0.2, -0.1),
                    max_digits_per_number=6, max_digits_per_frame=14, digit_height_px=(30.0, 80.0),
                    ruled_lines_prob=0.0)
 
