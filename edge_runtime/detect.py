@@ -45,8 +45,10 @@ class DetectConfig:
     low_fraction: float = 0.15         # low threshold ≥ this fraction of the frame's ink level
     peak_fraction: float = 0.35        # high threshold ≥ this fraction of the frame's ink level
     min_contrast: float = 0.1          # ink is at least 10 % darker (lighter) than its paper
+    faint_reach: float = 0.3           # faint ink is kept within this fraction of the smallest digit of strong ink
+    max_colour_difference: float = 0.12  # fragments of one digit: channel shares differ by at most this (L1)
     merge_gap: float = 0.25            # fragments closer than this (fraction of height) may be one digit
-    max_merge_growth: float = 2.5      # ... if the union is at most this many times taller than its tallest piece
+    max_merge_growth: float = 1.5      # ... if the union is at most this many times taller than its tallest piece
     max_digit_aspect: float = 1.4      # w/h of a merged digit (a few MNIST 2s, 5s, 7s are this wide)
     split_aspect: float = 1.5          # w/h above this: touching digits, split at ink valleys
     max_height_ratio: float = 14.0     # h/w above this: a vertical line, not a 1
@@ -259,7 +261,7 @@ def _thresholds(ink: np.ndarray, config: DetectConfig) -> tuple[int, int]:
 
 
 def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, mergeable: np.ndarray, config: DetectConfig,
-                     max_h: float) -> tuple[list[list[int]], np.ndarray]:
+                     max_h: float, colour: np.ndarray | None = None) -> tuple[list[list[int]], np.ndarray]:
     """Greedy agglomeration of nearby fragments into digit-shaped groups (a broken stroke, a detached bar).
 
     Groups grow from seeds (fragments at least ~half a digit tall); small pieces only join a seed's
@@ -276,7 +278,8 @@ def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, mergeable: np.ndarray,
     alive = np.ones(n, bool)
     core = np.where(seed, rects[:, 3] - rects[:, 1], 0).astype(np.float32)
 
-    def pair_gaps(r: np.ndarray, r_core: np.ndarray | float, others: np.ndarray) -> np.ndarray:
+    def pair_gaps(r: np.ndarray, r_core: np.ndarray | float, others: np.ndarray,
+                  r_colour: np.ndarray | None) -> np.ndarray:
         """Gap from rect(s) r (4,) or (4, k, 1) to each of `others` where a merge is allowed, else inf."""
         ox0, oy0, ox1, oy1 = others.T
         gx = np.maximum(r[0], ox0) - np.minimum(r[2], ox1)
@@ -293,18 +296,24 @@ def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, mergeable: np.ndarray,
         core_max = np.maximum(r_core, core)
         ok &= uh <= config.max_merge_growth * core_max
         min_w = np.minimum(r[2] - r[0], ox1 - ox0)
-        ok &= ~((gx > -0.3 * min_w) & (np.minimum(r_core, core) >= 0.5 * uh))
+        # (Judged against the taller core, not the union: dashes of a grid line merged into one of them
+        # would make the union tall enough to let two digits side by side merge.)
+        ok &= ~((gx > -0.3 * min_w) & (np.minimum(r_core, core) >= 0.5 * np.maximum(r_core, core)))
         # Two marks of similar height one above the other, apart: two lines written close together,
         # not the pieces of one digit (a detached bar or a broken stroke is much smaller than its digit).
         both_cores = np.minimum(r_core, core)
         ok &= ~((gy > 0) & (both_cores >= 0.6 * np.maximum(r_core, core)) & (both_cores > 0))
+        if colour is not None:
+            # One pen, one colour: blue ink never merges with the grey dots of the grid it is written on.
+            ok &= np.abs(r_colour - colour).sum(axis=-1) <= config.max_colour_difference
         return np.where(ok & mergeable, gap, np.inf)
 
     seeds = np.flatnonzero(seed & mergeable)
     if n < 2 or seeds.size == 0:
         return groups, rects
     dist = np.full((n, n), np.inf, np.float32)
-    seed_rows = pair_gaps(rects[seeds].T[:, :, None], core[seeds][:, None], rects)
+    seed_rows = pair_gaps(rects[seeds].T[:, :, None], core[seeds][:, None], rects,
+                          None if colour is None else colour[seeds][:, None, :])
     # Each seed-seed pair once: in the row of the seed that comes first (no pair of a seed with itself).
     seed_rows[:, seeds] = np.where(np.tri(seeds.size, dtype=bool), np.inf, seed_rows[:, seeds])
     dist[seeds] = seed_rows
@@ -323,7 +332,7 @@ def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, mergeable: np.ndarray,
         dist[:, b] = np.inf
         dist[:, a] = np.inf  # a's pairs live in its own row from now on
         core[a] = max(core[a], core[b])
-        row = np.where(alive, pair_gaps(rects[a], core[a], rects), np.inf)
+        row = np.where(alive, pair_gaps(rects[a], core[a], rects, None if colour is None else colour[a]), np.inf)
         row[a] = np.inf
         dist[a] = row
         row_min[b] = np.inf
@@ -333,6 +342,18 @@ def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, mergeable: np.ndarray,
         row_arg[stale] = dist[stale].argmin(axis=1)
         row_min[a], row_arg[a] = row.min(), row.argmin()
     return [groups[i] for i in range(n) if alive[i]], rects[alive]
+
+
+def _chroma(work: np.ndarray, labels: np.ndarray, n: int, idx: np.ndarray) -> np.ndarray | None:
+    """Each component's colour, as its channels' shares of its mean (gray: equal shares); None for gray frames."""
+    if work.ndim != 3:
+        return None
+    flat = labels.ravel()
+    inked = flat > 0
+    lab = flat[inked]
+    sums = np.stack([np.bincount(lab, weights=work[:, :, c].ravel()[inked], minlength=n)
+                     for c in range(work.shape[2])], axis=1)[idx + 1]
+    return sums / np.maximum(sums.sum(axis=1, keepdims=True), 1.0)
 
 
 def _on_background_step(bg: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> bool:
@@ -451,6 +472,12 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     _, mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)
     if cv2.countNonZero(mask) > config.max_ink_fraction * mask.size:
         return nothing  # not a page with writing: noise, a texture, or no contrast model fits
+    # Faint ink counts only near strong ink: a faint stroke of a digit is within a stroke's length of its
+    # strong parts, while the lines of grid or ruled paper run on for whole digit heights (they joined
+    # digits to each other and to the grid, and crops full of lines were then rightly rejected).
+    _, strong = cv2.threshold(ink, high - 1, 1, cv2.THRESH_BINARY)
+    r = int(np.clip(config.faint_reach * min_h * f, 2, 12))
+    mask = cv2.bitwise_and(mask, cv2.dilate(strong, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
     if n <= 1:
         return nothing
@@ -476,7 +503,7 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
         seeds[np.argsort(-area[idx])[config.max_digits:]] = False
     # Mean stroke width (area / height) under 8 % of the height: a line, not part of a digit.
     mergeable = area[idx] >= 0.08 * sh[idx].astype(np.float32) ** 2
-    groups, rects = _merge_fragments(boxes, seeds, mergeable, config, max_h_w)
+    groups, rects = _merge_fragments(boxes, seeds, mergeable, config, max_h_w, _chroma(work, labels, n, idx))
     rects = rects.astype(np.int64)
     gw, gh = rects[:, 2] - rects[:, 0], rects[:, 3] - rects[:, 1]
     # MNIST sizes a digit by its larger side: a flat 2 or 5 may be only 2/3 as tall as it is wide.

@@ -80,6 +80,27 @@ def sample_clip() -> Path:
     return Path(str(resources.files("mnist_edge.edge_runtime") / "assets" / "sample.avi"))
 
 
+def _outside_text(candidates: list, accepted: list[int], not_digit: np.ndarray) -> list[int]:
+    """The accepted candidates that are not letters of a word: in handwriting, an l, an O or a Z is a
+    confident 1, 0 or 2 on its own, but its neighbours (the rest of the word) are "not a digit". A
+    digit whose neighbourhood (centres within 1.5 heights, similar size) holds more "not a digit"
+    candidates than digits is dropped; the digits of a number keep each other; a lone digit stays."""
+    if not accepted or not not_digit.any():
+        return accepted
+    boxes = np.array([c.box for c in candidates], np.float32)
+    centres = boxes[:, :2] + boxes[:, 2:] / 2
+    heights = boxes[:, 3]
+    is_digit = np.zeros(len(candidates), bool)
+    is_digit[accepted] = True
+    keep = []
+    for i in accepted:
+        near = np.hypot(*(centres - centres[i]).T) <= 1.5 * np.maximum(heights, heights[i])
+        near &= (heights >= 0.5 * heights[i]) & (heights <= 2.0 * heights[i])
+        if np.count_nonzero(near & not_digit) <= np.count_nonzero(near & is_digit):
+            keep.append(i)
+    return keep
+
+
 @dataclass
 class DigitReader:
     """Read the numbers in camera frames: `DigitReader().read(frame)` → list of Number.
@@ -136,6 +157,7 @@ class DigitReader:
         confidences = probabilities.max(axis=1)
         accepted = [i for i in range(len(candidates))
                     if predictions[i] >= 0 and confidences[i] >= self.min_confidence]
+        accepted = _outside_text(candidates, accepted, predictions < 0)
         digits = [Digit(int(predictions[i]), float(confidences[i]), tuple(int(v) for v in candidates[i].box))
                   for i in accepted]
         numbers, ordered = [], []
