@@ -11,7 +11,8 @@ recall for precision without reaching either target. So the classifier learns wh
 - rulings, grids, dot grids, dashes, crosses, solid blobs, dense scribbles and texture.
 
 Every image goes through the runtime's own MNIST-style preprocessing (`preprocess.mnist_style`), exactly as
-a candidate cut out of a frame does. The fonts (SIL Open Font License) are in `train/fonts/`.
+a candidate cut out of a frame does. The fonts (SIL Open Font License or Apache-2.0, see
+`train/fonts/README.md`) are in `train/fonts/`.
 Needs Pillow (the `train` extra) to render fonts; numpy and OpenCV otherwise.
 """
 from __future__ import annotations
@@ -112,10 +113,15 @@ def _piece(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _run(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Two or three digits written together, touching or overlapping a little: one candidate, no digit."""
+    """Two or three digits written together, touching or overlapping a little: one candidate, no digit.
+    (Not stacked ones: squeezed into the 20x20 box, two stacked digits look like a narrow 8 or 3.)"""
+    return _join([_mnist_digit_ink(images, rng) for _ in range(int(rng.choice([2, 2, 3])))], rng)
+
+
+def _join(inks: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """The inks (56 px tall) side by side, each overlapping the one before by -2 to 7 px."""
     parts = []
-    for _ in range(int(rng.choice([2, 2, 3]))):
-        ink = _mnist_digit_ink(images, rng)
+    for ink in inks:
         x, y, w, h = cv2.boundingRect((ink > 64).view(np.uint8))
         parts.append(ink[:, x:x + w])
     out = parts[0]
@@ -201,6 +207,8 @@ def not_a_digit_images(n: int, mnist_images: np.ndarray, seed: int = 0,
         elif kind == "word":
             length = int(rng.integers(2, 7))
             ink = renderer.ink("".join(rng.choice(list(WORD_LETTERS), size=length)))
+            if rng.random() < 0.25:  # written sideways (a note turned on the desk): a tall column of letters
+                ink = np.ascontiguousarray(np.rot90(ink, k=int(rng.choice([1, 3]))))
         elif kind == "piece":
             ink = _piece(mnist_images, rng)
         elif kind == "run":
