@@ -166,20 +166,22 @@ class Classifier:
         interpreter.invoke()
         return interpreter.get_tensor(self._output_index)
 
-    def predict_raw(self, images: np.ndarray) -> np.ndarray:
-        """Dequantized model outputs (logits for our models) for (N, 28, 28) float images in [0, 1]."""
+    def quantize_images(self, images: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) float images in [0, 1] → the model's input tensor values (int8 for an int8 model)."""
         images = np.asarray(images, dtype=np.float32)
         if images.ndim == 2:
             images = images[None]
         if images.shape[1:3] != (28, 28):
             raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
-        n = len(images)
-        if n == 0:
-            return np.zeros((0, len(self.labels)), np.float32)
         # Our pixel values are x/255 in [0, 1]; a model trained on another scale says so in its metadata.
-        pixels = images * 255.0
-        x = pixels * self.metadata.input_scale + self.metadata.input_offset
-        x = self.input_quant.quantize(x.reshape(n, *self.input_shape))
+        x = images * 255.0 * self.metadata.input_scale + self.metadata.input_offset
+        return self.input_quant.quantize(x.reshape(len(images), *self.input_shape))
+
+    def run_quantized(self, x: np.ndarray) -> np.ndarray:
+        """Raw output tensor values (int8 for an int8 model) for input tensor values from quantize_images."""
+        n = len(x)
+        if n == 0:
+            return np.zeros((0, len(self.labels)), self.output_quant.dtype)
         outputs = []
         step = self.max_batch
         for start in range(0, n, step):
@@ -188,7 +190,11 @@ class Classifier:
             if not self.dynamic_batch and count < step:
                 chunk = np.concatenate([chunk, np.zeros((step - count, *chunk.shape[1:]), chunk.dtype)])
             outputs.append(self._invoke(chunk)[:count])
-        return self.output_quant.dequantize(np.concatenate(outputs))
+        return np.concatenate(outputs)
+
+    def predict_raw(self, images: np.ndarray) -> np.ndarray:
+        """Dequantized model outputs (logits for our models) for (N, 28, 28) float images in [0, 1]."""
+        return self.output_quant.dequantize(self.run_quantized(self.quantize_images(images)))
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(N, 10) float32 probabilities for (N, 28, 28) float images in [0, 1]."""
