@@ -309,7 +309,15 @@ def load_images(path: str | Path | None = None):
         raise ValueError(f"{path}: expected an .npz with 'images' (N, 28, 28) and 'labels' ({exc})") from None
     if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels) or not len(images):
         raise ValueError(f"{path}: expected images (N, 28, 28) and N labels, got {images.shape} and {labels.shape}")
-    return images, labels.astype(np.int64), str(path)
+    return images, labels.astype(np.int64), _display(path)
+
+
+def _display(path: Path) -> str:
+    """The path relative to the working directory when under it: reports stay readable and portable."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def check_parity(model_path: Path, runner: MicroRunner, images, labels, source: str) -> tuple[Parity, object]:
