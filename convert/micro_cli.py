@@ -42,9 +42,11 @@ def run(args) -> int:
         print(f"model       {report['model']}: {report['flash_bytes']:,} bytes of flash, ops {', '.join(report['ops'])}")
         print(f"arena       {arena['minimum_bytes']:,} bytes measured (smallest that runs; 10 % less: "
               f"{'fails' if arena['minus_10pct_error'] else 'RUNS'}) → kTensorArenaSize {arena['tensor_arena_size']:,}")
-        print(f"parity      {parity['top1_identical']}/{parity['images']} identical top-1 with {parity['litert_backend']}, "
-              f"max |diff| {parity['max_abs_diff_lsb']} LSB; accuracy TFLM {parity['tflm_accuracy']:.2%}, "
-              f"LiteRT {parity['litert_accuracy']:.2%}")
+        print(f"parity      {parity['top1_identical']}/{parity['images']} identical top-1 with {parity['litert_backend']} "
+              f"built-in kernels, max |diff| {parity['max_abs_diff_lsb']} LSB; with XNNPACK (as the runtime runs it) "
+              f"{parity['top1_identical_xnnpack']}/{parity['images']}, max |diff| {parity['max_abs_diff_lsb_xnnpack']} LSB")
+        print(f"accuracy    TFLM {parity['tflm_accuracy']:.2%}, LiteRT {parity['litert_accuracy']:.2%} "
+              f"on {parity['images']} digits ({parity['source']})")
         print(f"{'board':<34} {'flash':>8} {'RAM':>8} {'flash %':>8} {'arena %':>8}  fits")
         for row in report["boards"]:
             print(f"{row['name']:<34} {row['flash_bytes'] // 1024:>6}KB {row['ram_bytes'] // 1024:>6}KB "

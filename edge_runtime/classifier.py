@@ -1,6 +1,7 @@
 """Batched digit classification with a TFLite model; the one place that knows about quantization."""
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,8 +91,12 @@ class Classifier:
     """
 
     def __init__(self, model_path: str | Path, backend: str = "auto", threads: int = 1,
-                 max_batch: int = MAX_BATCH):
+                 max_batch: int = MAX_BATCH, default_delegate: bool = True):
         self.model_path = Path(model_path)
+        # False: TFLite's built-in kernels only, without the default XNNPACK delegate. TFLite Micro's
+        # reference kernels match these to 1 LSB; XNNPACK's int8 rounding differs by up to 2 LSB
+        # (convert/micro.py's parity check measures both).
+        self.default_delegate = default_delegate
         if not self.model_path.is_file():
             raise FileNotFoundError(f"model not found: {self.model_path}")
         if threads < 1:
@@ -142,9 +147,15 @@ class Classifier:
         return self.input_quant.dtype
 
     def _new_interpreter(self):
+        options = {}
+        if not self.default_delegate:
+            module = importlib.import_module(self.backend.interpreter_cls.__module__)
+            if not hasattr(module, "OpResolverType"):
+                raise ValueError(f"backend {self.backend.name} cannot turn its default delegate off")
+            options["experimental_op_resolver_type"] = module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         try:
             interpreter = self.backend.interpreter_cls(model_content=self._model_bytes,
-                                                       num_threads=self.threads)
+                                                       num_threads=self.threads, **options)
             interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ValueError(f"{self.model_path}: not a valid TFLite model ({str(exc).splitlines()[0]})") from None
