@@ -18,7 +18,12 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from mnist_edge.edge_runtime.classifier import Classifier
 
 TFLM_MODULE = "tflite_micro.python.tflite_micro.runtime"
 INSTALL_HINT = "pip install '.[micro]'"
@@ -196,7 +201,7 @@ class MicroRunner:
         self.arena_size = arena_size
         self.input_shape = tuple(int(d) for d in self.interpreter.get_input_details(0)["shape"])
 
-    def run(self, x) -> "np.ndarray":  # noqa: F821 - numpy imported lazily
+    def run(self, x: np.ndarray) -> np.ndarray:
         """Raw int8 outputs (N, classes) for int8 inputs (N, 28, 28), one invoke per image."""
         import numpy as np
 
@@ -208,7 +213,7 @@ class MicroRunner:
         return np.stack(outputs) if outputs else np.zeros((0, 0), np.int8)
 
 
-def arena_error(model: bytes, arena_size: int, sample) -> str | None:
+def arena_error(model: bytes, arena_size: int, sample: np.ndarray) -> str | None:
     """None if the model allocates and runs one image with `arena_size` bytes, else TFLM's error."""
     try:
         MicroRunner(model, arena_size).run(sample)
@@ -217,7 +222,7 @@ def arena_error(model: bytes, arena_size: int, sample) -> str | None:
     return None
 
 
-def recorded_arena(model: bytes, sample, arena_size: int) -> int | None:
+def recorded_arena(model: bytes, sample: np.ndarray, arena_size: int) -> int | None:
     """The arena total TFLM's RecordingMicroAllocator reports after one invoke."""
     runner = MicroRunner(model, arena_size)
     runner.run(sample)
@@ -239,7 +244,7 @@ class ArenaMeasure:
     probes: int                 # interpreters built during the search
 
 
-def measure_arena(model: bytes, sample, ceiling: int = 64 * MB) -> ArenaMeasure:
+def measure_arena(model: bytes, sample: np.ndarray, ceiling: int = 64 * MB) -> ArenaMeasure:
     """Find the smallest tensor arena that works by bisection; check that 10 % less fails cleanly."""
     probes = 0
     high = max(4096, len(model) * 2)
@@ -328,31 +333,30 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def check_parity(model_path: Path, runner: MicroRunner, images, labels, source: str) -> tuple[Parity, object]:
-    """The same int8 inputs through TFLM and through the runtime's Classifier (LiteRT); and those inputs."""
+def check_parity(classifier: Classifier, runner: MicroRunner, x: np.ndarray, labels: np.ndarray,
+                 source: str) -> tuple[Parity, np.ndarray]:
+    """Int8 inputs `x` (from classifier.quantize_images) through TFLM and LiteRT; the parity and TFLM's top-1."""
     import numpy as np
 
     from mnist_edge.edge_runtime.classifier import Classifier
 
-    classifier = Classifier(model_path)
-    x = classifier.quantize_images(images.astype(np.float32) / 255.0)
     xnnpack = classifier.run_quantized(x).astype(np.int32)
-    builtin = Classifier(model_path, default_delegate=False).run_quantized(x).astype(np.int32)
+    builtin = Classifier(classifier.model_path, default_delegate=False).run_quantized(x).astype(np.int32)
     start = time.perf_counter()
-    micro = runner.run(x)
+    micro = runner.run(x).astype(np.int32)
     per_image_ms = (time.perf_counter() - start) / len(x) * 1e3
     top = micro.argmax(axis=1)
-    diff = int(np.abs(micro.astype(np.int32) - builtin).max())
+    diff = int(np.abs(micro - builtin).max())
     parity = Parity(
         images=len(x), source=source, top1_identical=int((top == builtin.argmax(axis=1)).sum()),
         max_abs_diff_lsb=diff, within_1_lsb=diff <= 1,
         top1_identical_xnnpack=int((top == xnnpack.argmax(axis=1)).sum()),
-        max_abs_diff_lsb_xnnpack=int(np.abs(micro.astype(np.int32) - xnnpack).max()),
+        max_abs_diff_lsb_xnnpack=int(np.abs(micro - xnnpack).max()),
         tflm_accuracy=round(float((top == labels).mean()), 6),
         litert_accuracy=round(float((xnnpack.argmax(axis=1) == labels).mean()), 6),
         litert_backend=f"{classifier.backend.name} {classifier.backend.version}",
         tflm_ms_per_image=round(per_image_ms, 3))
-    return parity, (x, top, classifier)
+    return parity, top
 
 
 def board_fits(flash_bytes: int, arena_bytes: int, boards: tuple[Board, ...] = BOARDS) -> list[dict]:
@@ -433,7 +437,7 @@ const unsigned int g_model_data_len = {len(model)};
     return {"model_data.h": header, f"model_data.{cc_ext}": source}
 
 
-def sample_source(source_name: str, image, label: int, expected: int) -> str:
+def sample_source(source_name: str, image: np.ndarray, label: int, expected: int) -> str:
     """sample_input.h: one quantized test digit for the example sketch."""
     values = ",\n".join("    " + ", ".join(f"{int(v):4d}" for v in row) for row in image.reshape(28, 28))
     return f"""\
@@ -473,14 +477,15 @@ def export_micro(model_path: str | Path, out_dir: str | Path, boards: tuple[str,
 
     from mnist_edge.edge_runtime.classifier import Classifier
 
-    first = Classifier(model_path).quantize_images(images[:1].astype("float32") / 255.0)
-    arena = measure_arena(model, first)
+    classifier = Classifier(model_path)
+    x = classifier.quantize_images(images.astype("float32") / 255.0)
+    arena = measure_arena(model, x[:1])
     progress(f"arena: {arena.minimum_bytes:,} bytes minimum ({arena.probes} interpreters), "
              f"kTensorArenaSize {arena.tensor_arena_size:,}; 10 % less "
              f"{'fails' if arena.minus_10pct_error else 'RUNS (unexpected)'}")
     # Parity runs with the measured minimum itself: every image passing is the proof that it suffices.
     runner = MicroRunner(model, arena.minimum_bytes)
-    parity, (x, top_micro, classifier) = check_parity(model_path, runner, images, labels, source)
+    parity, top_micro = check_parity(classifier, runner, x, labels, source)
     progress(f"parity on {parity.images} images: top-1 identical {parity.top1_identical} (built-in kernels), "
              f"{parity.top1_identical_xnnpack} (XNNPACK); max |diff| {parity.max_abs_diff_lsb} / "
              f"{parity.max_abs_diff_lsb_xnnpack} LSB; TFLM accuracy {parity.tflm_accuracy:.2%}")

@@ -144,7 +144,9 @@ def graph_summary(data: bytes) -> GraphSummary:
     subgraphs = reader.tables(model, MODEL_SUBGRAPHS)
     main = subgraphs[0]
     operators = tuple(codes[scalar(op, OPERATOR_OPCODE, "<I", 0)] for op in reader.tables(main, SUBGRAPH_OPERATORS))
-    tensors = tuple((string(t, TENSOR_NAME), TENSOR_TYPES.get(scalar(t, TENSOR_TYPE, "<b", 0), "type "
-                     + str(scalar(t, TENSOR_TYPE, "<b", 0)))) for t in reader.tables(main, SUBGRAPH_TENSORS))
-    return GraphSummary(operators, tensors, tuple(reader.ints(main, SUBGRAPH_INPUTS)),
+    tensors = []
+    for tensor in reader.tables(main, SUBGRAPH_TENSORS):
+        kind = scalar(tensor, TENSOR_TYPE, "<b", 0)
+        tensors.append((string(tensor, TENSOR_NAME), TENSOR_TYPES.get(kind, f"type {kind}")))
+    return GraphSummary(operators, tuple(tensors), tuple(reader.ints(main, SUBGRAPH_INPUTS)),
                         tuple(reader.ints(main, SUBGRAPH_OUTPUTS)), len(subgraphs))

@@ -1,6 +1,7 @@
 """`mnist-edge export-micro`: TFLite Micro's own interpreter (the tflite-micro wheel) against LiteRT, real digits."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -19,7 +20,7 @@ CNN_MICRO = ASSETS / "cnn_micro_int8.tflite"
 SKETCH = REPO / "examples" / "arduino" / "mnist_edge_micro"
 
 needs_tflm = pytest.mark.skipif(
-    not any(Path(p, "tflite_micro").is_dir() for p in sys.path if p),
+    importlib.util.find_spec("tflite_micro") is None,
     reason="needs TensorFlow Lite Micro: pip install '.[micro]' (x86-64 Linux wheels only)")
 
 
