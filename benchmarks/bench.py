@@ -703,6 +703,9 @@ def run_benchmarks(models: list[Path], config: BenchConfig, out_dir: Path, data_
                        baseline.get("hwm_mb"), paths=list(models))
     rows = [bench.run(path, name) for path, name in zip(models, variant_names(models))]
     results["models"] = rows
+    from mnist_edge.benchmarks.micro_bench import micro_rows  # TFLite Micro rows, when the micro extra is there
+
+    results["micro"] = micro_rows(rows, images, labels, 200 if config.quick else 1000)
 
     results["keras"] = {}
     if config.keras:

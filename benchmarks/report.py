@@ -6,6 +6,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from mnist_edge.benchmarks.micro_bench import micro_section, micro_summary
+
 DASH = "—"
 PLOTS = {"accuracy_vs_latency": "accuracy_vs_latency.png", "latency_vs_batch": "latency_vs_batch.png",
          "pipeline_stages": "pipeline_stages.png"}
@@ -299,6 +301,7 @@ def markdown(results: dict, plots: dict[str, str] | None = None) -> str:
     lines += _throughput_section(results) + [""]
     lines += _startup_section(results) + [""]
     lines += _keras_section(results) + [""]
+    lines += micro_section(results)
     lines += _pipeline_section(results) + [""]
     if plots:
         lines += ["## Plots", ""]
@@ -310,6 +313,7 @@ def markdown(results: dict, plots: dict[str, str] | None = None) -> str:
 def summary_text(results: dict) -> str:
     """The human table for stdout: variants, then targets and the pipeline in one line each."""
     lines = _table(VARIANT_HEADER, variant_rows(results))
+    lines += micro_summary(results)
     p = results.get("pipeline")
     if p and p.get("status") == "ok":
         b = p["modes"]["batched"]

@@ -1,6 +1,7 @@
 """Batched digit classification with a TFLite model; the one place that knows about quantization."""
 from __future__ import annotations
 
+import importlib
 import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -93,8 +94,12 @@ class Classifier:
     """
 
     def __init__(self, model_path: str | Path, backend: str = "auto", threads: int = 1,
-                 max_batch: int = MAX_BATCH):
+                 max_batch: int = MAX_BATCH, default_delegate: bool = True):
         self.model_path = Path(model_path)
+        # False: TFLite's built-in kernels only, without the default XNNPACK delegate. TFLite Micro's
+        # reference kernels match these to 1 LSB; XNNPACK's int8 rounding differs by up to 2 LSB
+        # (convert/micro.py's parity check measures both).
+        self.default_delegate = default_delegate
         if not self.model_path.is_file():
             raise FileNotFoundError(f"model not found: {self.model_path}")
         if threads < 1:
@@ -149,9 +154,15 @@ class Classifier:
         return self.input_quant.dtype
 
     def _new_interpreter(self):
+        options = {}
+        if not self.default_delegate:
+            module = importlib.import_module(self.backend.interpreter_cls.__module__)
+            if not hasattr(module, "OpResolverType"):
+                raise ValueError(f"backend {self.backend.name} cannot turn its default delegate off")
+            options["experimental_op_resolver_type"] = module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         try:
             interpreter = self.backend.interpreter_cls(model_content=self._model_bytes,
-                                                       num_threads=self.threads)
+                                                       num_threads=self.threads, **options)
             interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ValueError(f"{self.model_path}: not a valid TFLite model ({str(exc).splitlines()[0]})") from None
@@ -173,20 +184,22 @@ class Classifier:
         interpreter.invoke()
         return interpreter.get_tensor(self._output_index)
 
-    def predict_raw(self, images: np.ndarray) -> np.ndarray:
-        """Dequantized model outputs (logits for our models) for (N, 28, 28) float images in [0, 1]."""
+    def quantize_images(self, images: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) float images in [0, 1] → the model's input tensor values (int8 for an int8 model)."""
         images = np.asarray(images, dtype=np.float32)
         if images.ndim == 2:
             images = images[None]
         if images.shape[1:3] != (28, 28):
             raise ValueError(f"expected images of shape (N, 28, 28), got {images.shape}")
-        n = len(images)
-        if n == 0:
-            return np.zeros((0, len(self.labels)), np.float32)
         # Our pixel values are x/255 in [0, 1]; a model trained on another scale says so in its metadata.
-        pixels = images * 255.0
-        x = pixels * self.metadata.input_scale + self.metadata.input_offset
-        x = self.input_quant.quantize(x.reshape(n, *self.input_shape))
+        x = images * 255.0 * self.metadata.input_scale + self.metadata.input_offset
+        return self.input_quant.quantize(x.reshape(len(images), *self.input_shape))
+
+    def run_quantized(self, x: np.ndarray) -> np.ndarray:
+        """Raw output tensor values (int8 for an int8 model) for input tensor values from quantize_images."""
+        n = len(x)
+        if n == 0:
+            return np.zeros((0, len(self.labels)), self.output_quant.dtype)
         outputs = []
         step = self.max_batch
         for start in range(0, n, step):
@@ -195,7 +208,11 @@ class Classifier:
             if not self.dynamic_batch and count < step:
                 chunk = np.concatenate([chunk, np.zeros((step - count, *chunk.shape[1:]), chunk.dtype)])
             outputs.append(self._invoke(chunk)[:count])
-        return self.output_quant.dequantize(np.concatenate(outputs))
+        return np.concatenate(outputs)
+
+    def predict_raw(self, images: np.ndarray) -> np.ndarray:
+        """Dequantized model outputs (logits for our models) for (N, 28, 28) float images in [0, 1]."""
+        return self.output_quant.dequantize(self.run_quantized(self.quantize_images(images)))
 
     def predict(self, images: np.ndarray) -> np.ndarray:
         """(N, 10) float32 probabilities for (N, 28, 28) float images in [0, 1]."""

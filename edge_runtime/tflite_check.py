@@ -8,13 +8,18 @@ into the same clear ValueError. Field numbers follow tensorflow/lite/schema/sche
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 # Field ids in schema.fbs
 MODEL_OPERATOR_CODES, MODEL_SUBGRAPHS, MODEL_BUFFERS = 1, 2, 4
 SUBGRAPH_TENSORS, SUBGRAPH_INPUTS, SUBGRAPH_OUTPUTS, SUBGRAPH_OPERATORS = 0, 1, 2, 3
-TENSOR_SHAPE, TENSOR_BUFFER = 0, 2
+TENSOR_SHAPE, TENSOR_TYPE, TENSOR_BUFFER, TENSOR_NAME = 0, 1, 2, 3
 OPERATOR_OPCODE, OPERATOR_INPUTS, OPERATOR_OUTPUTS = 0, 1, 2
+OPCODE_DEPRECATED_BUILTIN, OPCODE_CUSTOM, OPCODE_BUILTIN = 0, 1, 3
 BUFFER_DATA, BUFFER_OFFSET, BUFFER_SIZE = 0, 1, 2
+BUILTIN_CUSTOM = 32                       # BuiltinOperator.CUSTOM
+TENSOR_TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "string", 6: "bool",
+                7: "int16", 8: "complex64", 9: "int8", 10: "float64"}  # TensorType; others by number
 
 
 class _Reader:
@@ -99,3 +104,49 @@ def check_tflite(data: bytes) -> None:
             indices += reader.ints(operator, OPERATOR_INPUTS) + reader.ints(operator, OPERATOR_OUTPUTS)
         if any(i >= len(tensors) or i < -1 for i in indices):
             raise ValueError("an operator refers to a tensor that does not exist")
+
+
+@dataclass(frozen=True)
+class Operator:
+    builtin_code: int     # BuiltinOperator number (32 = CUSTOM)
+    custom_code: str      # the custom op's name, "" for builtins
+
+
+@dataclass(frozen=True)
+class GraphSummary:
+    """What the main subgraph runs and on which types; enough to decide where a model can run."""
+    operators: tuple[Operator, ...]             # one per operator, in execution order
+    tensor_types: tuple[tuple[str, str], ...]   # (tensor name, type name) per tensor
+    inputs: tuple[int, ...]                     # tensor indices
+    outputs: tuple[int, ...]
+    subgraphs: int
+
+
+def graph_summary(data: bytes) -> GraphSummary:
+    """Operators and tensor types of the first subgraph of a checked .tflite (raises ValueError if unsound)."""
+    check_tflite(data)
+    reader = _Reader(data)
+    model = reader.table(reader._unpack("<I", 0))
+
+    def string(table, index: int) -> str:
+        start, length = reader.vector(table, index, 1)
+        return data[start:start + length].decode("utf-8", "replace") if length else ""
+
+    def scalar(table, index: int, fmt: str, default: int) -> int:
+        at = reader.field(table, index)
+        return default if at is None else reader._unpack(fmt, at)
+
+    codes = []
+    for code in reader.tables(model, MODEL_OPERATOR_CODES):
+        # Codes above 127 live only in the newer int32 field; the old byte field holds 127 for them.
+        builtin = max(scalar(code, OPCODE_DEPRECATED_BUILTIN, "<b", 0), scalar(code, OPCODE_BUILTIN, "<i", 0))
+        codes.append(Operator(builtin, string(code, OPCODE_CUSTOM) if builtin == BUILTIN_CUSTOM else ""))
+    subgraphs = reader.tables(model, MODEL_SUBGRAPHS)
+    main = subgraphs[0]
+    operators = tuple(codes[scalar(op, OPERATOR_OPCODE, "<I", 0)] for op in reader.tables(main, SUBGRAPH_OPERATORS))
+    tensors = []
+    for tensor in reader.tables(main, SUBGRAPH_TENSORS):
+        kind = scalar(tensor, TENSOR_TYPE, "<b", 0)
+        tensors.append((string(tensor, TENSOR_NAME), TENSOR_TYPES.get(kind, f"type {kind}")))
+    return GraphSummary(operators, tuple(tensors), tuple(reader.ints(main, SUBGRAPH_INPUTS)),
+                        tuple(reader.ints(main, SUBGRAPH_OUTPUTS)), len(subgraphs))

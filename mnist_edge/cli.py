@@ -18,6 +18,7 @@ STAGES = {
     "convert": "mnist_edge.convert.cli",
     "run": "mnist_edge.edge_runtime.cli",
     "bench": "mnist_edge.benchmarks.cli",
+    "export-micro": "mnist_edge.convert.micro_cli",
 }
 
 

@@ -226,3 +226,19 @@ def test_twin_and_keras_lookup(tmp_path):
     retrained = model("other_int8", "int8", "plain.keras", folder=elsewhere, seed=1)  # same name, other model
     assert float_twin(retrained, read_sidecar(retrained), [twin]) is None
     assert variant_names([Path("a/m.tflite"), Path("b/m.tflite"), Path("a/n.tflite")]) == ["a/m", "b/m", "n"]
+
+
+def test_tflite_micro_is_one_more_backend_row(bench_run):
+    pytest.importorskip("tflite_micro", reason="needs TensorFlow Lite Micro: pip install '.[micro]'")
+    _, out, results = bench_run
+    rows = {r["variant"]: r for r in results["micro"]}
+    assert set(rows) == {"mlp_int8"}  # int8 variants only; the float twin and the corrupt file are not rows
+    row = rows["mlp_int8"]
+    assert row["status"] == "ok" and row["test_images"] == 200 and row["backend"].startswith("tflite-micro ")
+    litert = next(r for r in results["models"] if r["variant"] == "mlp_int8")
+    assert 0 < row["accuracy"] <= 1 and row["agreement_with_litert"] == 1.0
+    assert positive(row["latency_us"]["p50"]) and positive(row["arena_bytes"])
+    assert row["slowdown_vs_litert_p50"] == pytest.approx(row["latency_us"]["p50"] / litert["latency_us"]["p50"])
+    report = (out / "report.md").read_text()
+    assert "## TFLite Micro (reference kernels on x86, not MCU time)" in report
+    assert any(line.startswith("| mlp_int8 | tflite-micro") for line in report.splitlines())

@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pytest
@@ -33,6 +34,19 @@ def test_cnn_is_small_and_int8_friendly(keras):
     allowed = {"InputLayer", "StaticReshape", "Conv2D", "BatchNormalization", "ReLU", "MaxPooling2D", "Dropout", "Dense"}
     assert {type(layer).__name__ for layer in model.layers} <= allowed
     assert model.output_shape == (None, 10)
+
+
+def test_cnn_micro_fits_a_microcontroller_budget(keras):
+    from mnist_edge.train.models import build_model
+
+    model = build_model("cnn-micro")
+    assert model.count_params() <= 20_000  # the budget; 18,098 with BatchNorm's statistics
+    allowed = {"InputLayer", "StaticReshape", "Conv2D", "BatchNormalization", "ReLU", "MaxPooling2D",
+               "AveragePooling2D", "Dense"}
+    assert {type(layer).__name__ for layer in model.layers} <= allowed
+    # The arena's peak is two live int8 activations: the widest map is 28x28x8 (6,272 bytes).
+    widest = max(math.prod(layer.output.shape[1:]) for layer in model.layers if layer.name != "image")
+    assert widest == 28 * 28 * 8 and model.output_shape == (None, 10)
 
 
 def test_unknown_arch():

@@ -13,9 +13,10 @@ def add_parser(subparsers) -> None:
                               description="Train a Keras model on MNIST and write OUT/<arch>.keras "
                               "and OUT/<arch>.json (test accuracy, params, time, versions).")
     p.add_argument("--arch", choices=ARCHS, default="mlp",
-                   help="mlp: the notebook's model; cnn: compact int8-friendly CNN (default: mlp)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (default: mlp 5, cnn 15)")
-    p.add_argument("--batch-size", type=int, default=None, help="batch size (default: mlp 32, cnn 128)")
+                   help="mlp: the notebook's model; cnn: compact int8-friendly CNN; cnn-micro: ~18k-parameter CNN "
+                   "for microcontrollers (default: mlp)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs (default: mlp 5, cnn 15, cnn-micro 20)")
+    p.add_argument("--batch-size", type=int, default=None, help="batch size (default: mlp 32, cnn/cnn-micro 128)")
     p.add_argument("--out", default="models", help="output folder (default: models)")
     p.add_argument("--data-dir", default=None,
                    help="folder with MNIST *-idx?-ubyte[.gz] or mnist.npz (default: $MNIST_DIR, "
@@ -23,10 +24,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--limit", type=int, default=None, help="train on N images only (fast runs)")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                   help="camera-robustness augmentation (default: on for cnn, off for mlp)")
+                   help="camera-robustness augmentation (default: on for the CNNs, off for mlp)")
     p.add_argument("--not-a-digit", action=argparse.BooleanOptionalAction, default=None,
                    help="an eleventh class, 'not a digit', trained on letters, words, pieces of digits and "
-                   "rulings so that the reader rejects them (default: on for cnn, off for mlp)")
+                   "rulings so that the reader rejects them (default: on for cnn, off for mlp and cnn-micro)")
     p.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
