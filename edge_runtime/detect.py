@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -75,6 +75,7 @@ class DigitCandidate:
     box: tuple[int, int, int, int]     # x, y, w, h in frame pixels (ink above half the digit's peak)
     image: np.ndarray                  # (28, 28) float32 in [0, 1], MNIST-style (white ink on black)
     contrast: float                    # peak ink contrast, 0 (invisible) … 1 (black on white)
+    parts: tuple["DigitCandidate", ...] = ()  # the same ink taken apart: read instead if the whole is no digit
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,7 +86,8 @@ class Marks:
     The two are separate so that the pipeline can time finding and preprocessing apart.
     """
     config: DetectConfig
-    marks: list[tuple[tuple[int, int, int, int], np.ndarray]] = field(default_factory=list)  # work box, own pixels
+    # work box, own pixels, and alternative parts [(work box, own pixels)] (see locate_digits)
+    marks: list[tuple[tuple[int, int, int, int], np.ndarray, list]] = field(default_factory=list)
     gray: np.ndarray | None = None      # full-resolution 8-bit gray or BGR (huge frames already downscaled)
     bg_work: np.ndarray | None = None   # paper level at work resolution
     f: float = 1.0                      # work resolution / full resolution
@@ -99,20 +101,30 @@ class Marks:
     def __len__(self) -> int:
         return len(self.marks)
 
+    def _candidate(self, box_w: tuple[int, int, int, int], own: np.ndarray) -> DigitCandidate | None:
+        """One mark cut out MNIST-style, with its box in frame pixels; None if it is no digit-sized ink."""
+        cand = _crop_digit(self.gray, self.bg_work, box_w, own, self.f, self.dark_ink, self.floor, self.config)
+        if cand is None:
+            return None
+        (tx, ty, tw, th), img28, contrast = cand
+        min_h, s = self.min_h, 1.0 / self.full_scale
+        if max(tw, th) < 0.75 * min_h or th < 0.5 * min_h or tw > 2.5 * th:
+            return None  # the strong ink is a speck or a dash: only a faint halo made it digit-sized
+        box = (round(tx * s) + self.origin[0], round(ty * s) + self.origin[1], max(1, round(tw * s)),
+               max(1, round(th * s)))
+        return DigitCandidate(box=box, image=img28, contrast=contrast)
+
     def prepare(self) -> list[DigitCandidate]:
         """The marks as MNIST-style digits with frame boxes, sorted by box x."""
         out = []
-        s = 1.0 / self.full_scale
-        ox, oy, min_h = *self.origin, self.min_h
-        for box_w, own in self.marks:
-            cand = _crop_digit(self.gray, self.bg_work, box_w, own, self.f, self.dark_ink, self.floor, self.config)
-            if cand is None:
+        for box_w, own, parts in self.marks:
+            whole = self._candidate(box_w, own)
+            if whole is None:
                 continue
-            (tx, ty, tw, th), img28, contrast = cand
-            if max(tw, th) < 0.75 * min_h or th < 0.5 * min_h or tw > 2.5 * th:
-                continue  # the strong ink is a speck or a dash: only a faint halo made it digit-sized
-            box = (round(tx * s) + ox, round(ty * s) + oy, max(1, round(tw * s)), max(1, round(th * s)))
-            out.append(DigitCandidate(box=box, image=img28, contrast=contrast))
+            pieces = [self._candidate(*part) for part in parts]
+            if pieces and all(pieces):
+                whole = replace(whole, parts=tuple(pieces))
+            out.append(whole)
         if self.inside is not None:
             x0, y0, x1, y1 = self.inside
             out = [c for c in out if x0 <= c.box[0] + c.box[2] / 2 < x1 and y0 <= c.box[1] + c.box[3] / 2 < y1]
@@ -377,11 +389,11 @@ def _max(a: np.ndarray) -> float:
     return cv2.minMaxLoc(a.reshape(a.shape[0], -1))[1]
 
 
-def _split_touching(own: np.ndarray, config: DetectConfig) -> list[tuple[int, int]]:
+def _split_touching(own: np.ndarray, config: DetectConfig, min_aspect: float) -> list[tuple[int, int]]:
     """Column ranges of touching digits in one wide component mask: cut at clear ink valleys."""
     h, w = own.shape
-    n = int(round(w / (0.75 * h)))
-    if w <= config.split_aspect * h or n < 2:
+    n = max(2, int(round(w / (0.75 * h))))
+    if w <= min_aspect * h:
         return [(0, w)]
     cols = own.sum(axis=0, dtype=np.float32)
     cols = np.convolve(cols, np.ones(3, np.float32) / 3, mode="same")
@@ -535,14 +547,18 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
         if (thin or bw < 0.35 * bh) and _on_background_step(bg_work, x0, y0, x1, y1):
             continue  # a rim along a page edge: the background steps right there
         if bw <= config.split_aspect * bh:
-            candidates.append(((x0, y0, bw, bh), own, thin))
+            # Alternatives for the classifier to choose from (DigitReader): the group's tall pieces apart
+            # (a 4 merged with the long tail of the 9 beside it), or the mark cut at ink valleys (an 0
+            # touching a 6); whichever it reads as digits wins over a whole it calls "not a digit".
+            tall = [g for g in group if seeds[g]]
+            if len(tall) >= 2:
+                parts = _pieces(group, tall, boxes, labels[y0:y1, x0:x1], idx, x0, y0)
+            else:
+                parts = _cuts(own, 1.0, config, min_h_w, x0, y0)
+            candidates.append(((x0, y0, bw, bh), own, thin, parts))
             continue
-        for a, b in _split_touching(own, config):
-            part = own[:, a:b]
-            rows = np.flatnonzero(part.any(axis=1))
-            if rows.size and rows[-1] - rows[0] + 1 >= 0.6 * min_h_w and b - a <= 2.2 * (rows[-1] - rows[0] + 1):
-                r0, r1 = int(rows[0]), int(rows[-1]) + 1
-                candidates.append(((x0 + a, y0 + r0, b - a, r1 - r0), part[r0:r1], thin))
+        for part in _cuts(own, config.split_aspect, config, min_h_w, x0, y0):
+            candidates.append((*part, thin, []))
     if not candidates:
         return nothing
     # A thin mark much taller than the digits around it is a line, not a 1.
@@ -551,8 +567,36 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
         tallest = 3.0 * statistics.median(heights)  # (a 7 or 9 with a long tail: 2x its neighbours)  # (np.median costs ~30 µs on a short list)
         candidates = [c for c in candidates if not c[2] or c[0][3] <= tallest]
     candidates.sort(key=lambda c: -c[0][2] * c[0][3])
-    return Marks(config, [(box, own) for box, own, _ in candidates[:config.max_digits]], gray, bg_work, f,
-                 dark_ink, floor, min_h, full_scale, (ox, oy), inside)
+    return Marks(config, [(box, own, parts) for box, own, _, parts in candidates[:config.max_digits]], gray,
+                 bg_work, f, dark_ink, floor, min_h, full_scale, (ox, oy), inside)
+
+
+def _cuts(own: np.ndarray, min_aspect: float, config: DetectConfig, min_h: float, x0: int, y0: int) -> list:
+    """A wide mark cut at its ink valleys into digit-high parts [(box, own)]; [] if it does not cut."""
+    cuts = _split_touching(own, config, min_aspect)
+    if len(cuts) < 2:
+        return []
+    parts = []
+    for a, b in cuts:
+        part = own[:, a:b]
+        rows = np.flatnonzero(part.any(axis=1))
+        if rows.size and rows[-1] - rows[0] + 1 >= 0.6 * min_h and b - a <= 2.2 * (rows[-1] - rows[0] + 1):
+            r0, r1 = int(rows[0]), int(rows[-1]) + 1
+            parts.append(((x0 + a, y0 + r0, b - a, r1 - r0), part[r0:r1]))
+    return parts
+
+
+def _pieces(group: list[int], tall: list[int], boxes: np.ndarray, labels: np.ndarray, idx: np.ndarray,
+            x0: int, y0: int) -> list:
+    """A merged group taken apart again: each tall piece with the small fragments nearest to it."""
+    centres = boxes[:, :2] + boxes[:, 2:] / 2
+    nearest = {g: tall[int(np.argmin(np.hypot(*(centres[tall] - centres[g]).T)))] for g in group}
+    parts = []
+    for t in tall:
+        own = np.isin(labels, idx[[g for g in group if nearest[g] == t]] + 1).view(np.uint8)
+        x, y, w, h = cv2.boundingRect(own)
+        parts.append(((x0 + x, y0 + y, w, h), own[y:y + h, x:x + w]))
+    return parts
 
 
 def _crop_digit(gray: np.ndarray, bg_work: np.ndarray, box_w: tuple[int, int, int, int], own_box: np.ndarray,

@@ -80,23 +80,24 @@ def sample_clip() -> Path:
     return Path(str(resources.files("mnist_edge.edge_runtime") / "assets" / "sample.avi"))
 
 
-def _outside_text(candidates: list, accepted: list[int], not_digit: np.ndarray) -> list[int]:
-    """The accepted candidates that are not letters of a word: in handwriting, an l, an O or a Z is a
-    confident 1, 0 or 2 on its own, but its neighbours (the rest of the word) are "not a digit". A
-    digit whose neighbourhood (centres within 1.5 heights, similar size) holds more "not a digit"
-    candidates than digits is dropped; the digits of a number keep each other; a lone digit stays."""
+def _outside_text(boxes: list, accepted: list[int], not_digit: np.ndarray) -> list[int]:
+    """The accepted candidates that are not letters of a word: in handwriting, an l, an O or an S is a
+    confident 1, 0 or 5 on its own, but the rest of its word is "not a digit". A digit is dropped when
+    at least a third of its neighbourhood (centres within 2.5 heights: the next two letters of a word
+    or digits of a number; similar sizes) is "not a digit": a lone digit stays, and so does a number of
+    three or more digits beside one smudge."""
     if not accepted or not not_digit.any():
         return accepted
-    boxes = np.array([c.box for c in candidates], np.float32)
+    boxes = np.array(boxes, np.float32)
     centres = boxes[:, :2] + boxes[:, 2:] / 2
     heights = boxes[:, 3]
-    is_digit = np.zeros(len(candidates), bool)
+    is_digit = np.zeros(len(boxes), bool)
     is_digit[accepted] = True
     keep = []
     for i in accepted:
-        near = np.hypot(*(centres - centres[i]).T) <= 1.5 * np.maximum(heights, heights[i])
+        near = np.hypot(*(centres - centres[i]).T) <= 2.5 * np.maximum(heights, heights[i])
         near &= (heights >= 0.5 * heights[i]) & (heights <= 2.0 * heights[i])
-        if np.count_nonzero(near & not_digit) <= np.count_nonzero(near & is_digit):
+        if 2 * np.count_nonzero(near & not_digit) < np.count_nonzero(near & is_digit):
             keep.append(i)
     return keep
 
@@ -144,8 +145,10 @@ class DigitReader:
         t_detect = time.perf_counter()
         candidates = marks.prepare()
         t1 = time.perf_counter()
-        if candidates:
-            batch = np.stack([c.image for c in candidates])
+        # One invoke for the frame: every candidate, then the parts of those that have alternatives.
+        images = [c.image for c in candidates] + [p.image for c in candidates for p in c.parts]
+        if images:
+            batch = np.stack(images)
             if self.batched:
                 probabilities = self.classifier.predict(batch)
             else:
@@ -155,10 +158,12 @@ class DigitReader:
         t2 = time.perf_counter()
         predictions = self._digit_of[probabilities.argmax(axis=1)]
         confidences = probabilities.max(axis=1)
-        accepted = [i for i in range(len(candidates))
-                    if predictions[i] >= 0 and confidences[i] >= self.min_confidence]
-        accepted = _outside_text(candidates, accepted, predictions < 0)
-        digits = [Digit(int(predictions[i]), float(confidences[i]), tuple(int(v) for v in candidates[i].box))
+        readings = self._choose(candidates, predictions, confidences)
+        boxes = [box for box, _, _ in readings]
+        is_digit = [digit >= 0 and confidence >= self.min_confidence for _, digit, confidence in readings]
+        accepted = _outside_text(boxes, [i for i, ok in enumerate(is_digit) if ok],
+                                 np.array([digit < 0 for _, digit, _ in readings], bool))
+        digits = [Digit(int(readings[i][1]), float(readings[i][2]), tuple(int(v) for v in boxes[i]))
                   for i in accepted]
         numbers, ordered = [], []
         boxes = [d.box for d in digits]
@@ -171,4 +176,24 @@ class DigitReader:
                    "inference": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
         latency["total"] = sum(latency.values())
         return FrameResult(index, source, tuple(numbers), tuple(ordered), latency,
-                           rejected=len(candidates) - len(accepted))
+                           rejected=len(readings) - len(accepted))
+
+    def _choose(self, candidates: list, predictions: np.ndarray, confidences: np.ndarray) -> list[tuple]:
+        """(box, digit or -1, confidence) per reading: a candidate whole, or its parts where the parts all
+        read as digits and the whole does not (or less surely than the least sure part)."""
+        readings = []
+        k = len(candidates)  # the parts' results follow the candidates', in order
+        for i, c in enumerate(candidates):
+            whole = (c.box, int(predictions[i]), float(confidences[i]))
+            if not c.parts:
+                readings.append(whole)
+                continue
+            parts = [(p.box, int(predictions[k + j]), float(confidences[k + j])) for j, p in enumerate(c.parts)]
+            k += len(c.parts)
+            whole_ok = whole[1] >= 0 and whole[2] >= self.min_confidence
+            parts_ok = all(d >= 0 and conf >= self.min_confidence for _, d, conf in parts)
+            if parts_ok and (not whole_ok or min(conf for _, _, conf in parts) > whole[2]):
+                readings.extend(parts)
+            else:
+                readings.append(whole)
+        return readings
