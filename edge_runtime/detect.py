@@ -45,10 +45,10 @@ class DetectConfig:
     low_fraction: float = 0.15         # low threshold ≥ this fraction of the frame's ink level
     peak_fraction: float = 0.35        # high threshold ≥ this fraction of the frame's ink level
     min_contrast: float = 0.1          # ink is at least 10 % darker (lighter) than its paper
-    faint_reach: float = 0.3           # faint ink is kept within this fraction of the smallest digit of strong ink
+    faint_reach: float = 0.3           # faint ink is kept this far from strong ink: x a typical (8 % of the frame) digit
     max_colour_difference: float = 0.12  # fragments of one digit: channel shares differ by at most this (L1)
     merge_gap: float = 0.25            # fragments closer than this (fraction of height) may be one digit
-    max_merge_growth: float = 1.5      # ... if the union is at most this many times taller than its tallest piece
+    max_merge_growth: float = 2.5      # ... if the union is at most this many times taller than its tallest piece
     max_digit_aspect: float = 1.4      # w/h of a merged digit (a few MNIST 2s, 5s, 7s are this wide)
     split_aspect: float = 1.5          # w/h above this: touching digits, split at ink valleys
     max_height_ratio: float = 14.0     # h/w above this: a vertical line, not a 1
@@ -181,22 +181,27 @@ def _pixels8(frame: np.ndarray) -> np.ndarray | None:
 def _polarity_and_noise(small: np.ndarray) -> tuple[bool, float]:
     """(ink is dark, noise sigma in gray levels) from the residual against a median background.
 
-    The median ignores ink of either sign, so the ink is the heavier tail of the residual. Noise is
-    measured against a 5x5 median; polarity against one a third of the frame wide, which strokes of
-    digits filling the frame cannot fill (a 5x5 median leaves them in, and the paper in their loops
-    then looked like light ink).
+    The median ignores ink of either sign, so the ink is the heavier tail of the residual. Strokes wider
+    than the 5x5 median (digits filling the frame) are left in it, so the same is measured on a copy a
+    quarter the size too, where they are thin; the more one-sided of the two answers decides (on ordinary
+    frames the small copy has lost the ink and says little; a shadow's edge is two-sided at both sizes).
     """
     med = cv2.medianBlur(small, 5)
     spread = cv2.absdiff(small, med)
     cdf = np.cumsum(cv2.calcHist([spread], [0], None, [256], [0, 256]).ravel())
     sigma = 1.4826 * float(np.searchsorted(cdf, 0.5 * cdf[-1])) + 0.5
     t = max(4.0 * sigma, 10.0)
-    k = max(5, int(min(small.shape) / 3) | 1)
-    wide = cv2.medianBlur(small, k) if k > 5 else med
-    # Sum of the excess over t on each side: a few strong strokes outweigh symmetric noise.
-    dark = cv2.sumElems(cv2.subtract(cv2.subtract(wide, small), t))[0]
-    light = cv2.sumElems(cv2.subtract(cv2.subtract(small, wide), t))[0]
-    return dark >= light, sigma
+    best_dark, best_margin = True, -1.0
+    h, w = small.shape
+    tiny = cv2.resize(small, (max(5, w // 4), max(5, h // 4)), interpolation=cv2.INTER_AREA)
+    for image, median in ((small, med), (tiny, cv2.medianBlur(tiny, 5))):
+        # Sum of the excess over t on each side: a few strong strokes outweigh symmetric noise.
+        dark = cv2.sumElems(cv2.subtract(cv2.subtract(median, image), t))[0]
+        light = cv2.sumElems(cv2.subtract(cv2.subtract(image, median), t))[0]
+        margin = abs(dark - light) / (dark + light) if dark + light > 0 else 0.0
+        if margin > best_margin:
+            best_dark, best_margin = dark >= light, margin
+    return best_dark, sigma
 
 
 def _background(work: np.ndarray, config: DetectConfig, max_h_px: float) -> tuple[np.ndarray, bool, int]:
@@ -488,7 +493,7 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     # strong parts, while the lines of grid or ruled paper run on for whole digit heights (they joined
     # digits to each other and to the grid, and crops full of lines were then rightly rejected).
     _, strong = cv2.threshold(ink, high - 1, 1, cv2.THRESH_BINARY)
-    r = int(np.clip(config.faint_reach * min_h * f, 2, 12))
+    r = int(np.clip(config.faint_reach * max(min_h * f, 0.08 * wh), 2, 12))
     mask = cv2.bitwise_and(mask, cv2.dilate(strong, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
     if n <= 1:

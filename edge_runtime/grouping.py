@@ -17,7 +17,7 @@ class GroupConfig:
     # separate numbers on a line are > 0.5 apart where digits are tight, and > 1 otherwise.
     link_gap: float = 1.2
     split_ratio: float = 2.0
-    min_split_gap: float = 0.45
+    min_split_gap: float = 0.6
     max_split_gap: float = 0.9
     max_slope: float = 1.1         # |dy| / dx of the next digit's centre: lines slanted up to ~45° (and a wobble)
     min_height_ratio: float = 0.4  # a small round 0 beside a tall 7 is still one number
