@@ -560,17 +560,22 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
                 parts = _pieces(group, tall, boxes, labels[y0:y1, x0:x1], idx, x0, y0)
             else:
                 parts = _cuts(own, 1.0, config, min_h_w, x0, y0)
-            candidates.append(((x0, y0, bw, bh), own, thin, parts))
+            candidates.append(((x0, y0, bw, bh), own, stroke, parts))
             continue
         for part in _cuts(own, config.split_aspect, config, min_h_w, x0, y0):
-            candidates.append((*part, thin, []))
+            candidates.append((*part, stroke, []))
     if not candidates:
         return nothing
-    # A thin mark much taller than the digits around it is a line, not a 1.
-    heights = [c[0][3] for c in candidates if not c[2]]
-    if heights:
-        tallest = 3.0 * statistics.median(heights)  # (a 7 or 9 with a long tail: 2x its neighbours)  # (np.median costs ~30 µs on a short list)
-        candidates = [c for c in candidates if not c[2] or c[0][3] <= tallest]
+    # A thin mark much taller than the digits around it is a line, not a 1 (a 7 or 9 with a long tail is
+    # 2x its neighbours); and a hair-line beside digits written with a thicker pen is a ruling or a
+    # page's edge, not a 1 (one pen writes one stroke width; a thin pen's 1 is as thin as its 2).
+    if len(candidates) >= 3:
+        heights = [c[0][3] for c in candidates]
+        strokes = [c[2] for c in candidates]
+        tallest = 3.0 * statistics.median(heights)  # (np.median costs ~30 µs on a short list)
+        typical = statistics.median(strokes)
+        candidates = [c for c in candidates if not (c[2] < config.thin_stroke_ratio * c[0][3] and c[0][3] > tallest)
+                      and not (c[2] < 0.4 * typical and c[0][3] > 2.5 * c[0][2])]
     candidates.sort(key=lambda c: -c[0][2] * c[0][3])
     return Marks(config, [(box, own, parts) for box, own, _, parts in candidates[:config.max_digits]], gray,
                  bg_work, f, dark_ink, floor, min_h, full_scale, (ox, oy), inside)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from mnist_edge.edge_runtime.backend import load_backend
-from mnist_edge.edge_runtime.classifier import Classifier, read_metadata, softmax
+from mnist_edge.edge_runtime.classifier import NOT_A_DIGIT, Classifier, read_metadata, softmax
 from mnist_edge.edge_runtime.pipeline import shipped_model
 
 pytestmark = pytest.mark.edge
@@ -42,14 +42,17 @@ def test_unknown_and_missing_backends():
 def test_shipped_models_load_with_metadata(name, dtype):
     classifier = Classifier(shipped_model(name))
     assert classifier.has_metadata and classifier.input_dtype == dtype
-    assert classifier.labels == tuple("0123456789") and classifier.dynamic_batch
+    # The CNNs have an eleventh class for what is not a digit; the notebook's MLP has the ten digits.
+    digits = tuple("0123456789")
+    assert classifier.labels == (digits + (NOT_A_DIGIT,) if name.startswith("cnn") else digits)
+    assert classifier.dynamic_batch
 
 
 @pytest.mark.parametrize("name,minimum", [("cnn_int8", 0.99), ("cnn_float32", 0.99), ("mlp_int8", 0.95)])
 def test_shipped_models_on_committed_subset(subset, name, minimum):
     images, labels = subset
     probabilities = Classifier(shipped_model(name)).predict(images.astype(np.float32) / 255.0)
-    assert probabilities.shape == (len(labels), 10)
+    assert probabilities.shape == (len(labels), 11 if name.startswith("cnn") else 10)
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
     assert (probabilities.argmax(1) == labels).mean() >= minimum
 
@@ -61,7 +64,9 @@ def test_shipped_cnn_int8_on_full_test_set(full_test):
     x = normalize(images)
     int8 = (Classifier(shipped_model("cnn_int8")).predict(x).argmax(1) == labels).mean()
     float32 = (Classifier(shipped_model("cnn_float32")).predict(x).argmax(1) == labels).mean()
-    assert int8 >= 0.994, int8
+    # 99.5 % before the "not a digit" class; it calls ~0.3 % of MNIST test digits "not a digit" (the price
+    # of rejecting letters, pieces and rulings in real photos: train/negatives.py).
+    assert int8 >= 0.989, int8
     assert float32 - int8 <= 0.001, (float32, int8)
     assert shipped_model("cnn_int8").stat().st_size <= 0.30 * shipped_model("cnn_float32").stat().st_size
 
@@ -92,7 +97,7 @@ def test_batched_equals_per_image(subset, name):
 
 def test_empty_batch_and_bad_shape():
     classifier = Classifier(shipped_model("cnn_int8"))
-    assert classifier.predict(np.zeros((0, 28, 28), np.float32)).shape == (0, 10)
+    assert classifier.predict(np.zeros((0, 28, 28), np.float32)).shape == (0, len(classifier.labels))
     with pytest.raises(ValueError, match=r"expected images of shape \(N, 28, 28\)"):
         classifier.predict(np.zeros((2, 32, 32), np.float32))
 
