@@ -394,8 +394,10 @@ def _max(a: np.ndarray) -> float:
     return cv2.minMaxLoc(a.reshape(a.shape[0], -1))[1]
 
 
-def _split_touching(own: np.ndarray, config: DetectConfig, min_aspect: float) -> list[tuple[int, int]]:
-    """Column ranges of touching digits in one wide component mask: cut at clear ink valleys."""
+def _split_touching(own: np.ndarray, config: DetectConfig, min_aspect: float,
+                    valley: float | None = 0.6) -> list[tuple[int, int]]:
+    """Column ranges of touching digits in one wide component mask: cut at the thinnest column near each
+    expected junction, if it is a clear ink valley (under `valley` x a typical column; None: any)."""
     h, w = own.shape
     n = max(2, int(round(w / (0.75 * h))))
     if w <= min_aspect * h:
@@ -410,7 +412,7 @@ def _split_touching(own: np.ndarray, config: DetectConfig, min_aspect: float) ->
         if hi <= lo:
             continue
         c = lo + int(np.argmin(cols[lo:hi]))
-        if cols[c] <= 0.6 * typical:  # a real junction is thinner than a stroke column
+        if valley is None or cols[c] <= valley * typical:  # a real junction is thinner than a stroke column
             cuts.append(c)
     edges = [0, *cuts, w]
     parts = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if b > a]
@@ -559,11 +561,16 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
             if len(tall) >= 2:
                 parts = _pieces(group, tall, boxes, labels[y0:y1, x0:x1], idx, x0, y0)
             else:
-                parts = _cuts(own, 1.0, config, min_h_w, x0, y0)
+                parts = _cuts(own, 1.0, config, min_h_w, x0, y0, valley=None)
             candidates.append(((x0, y0, bw, bh), own, stroke, parts))
             continue
-        for part in _cuts(own, config.split_aspect, config, min_h_w, x0, y0):
-            candidates.append((*part, stroke, []))
+        # Wider than two digits: cut at clear valleys; without any, cut anyway and let the classifier choose.
+        parts = _cuts(own, config.split_aspect, config, min_h_w, x0, y0)
+        if parts:
+            candidates.extend((*part, stroke, []) for part in parts)
+        else:
+            candidates.append(((x0, y0, bw, bh), own, stroke,
+                               _cuts(own, config.split_aspect, config, min_h_w, x0, y0, valley=None)))
     if not candidates:
         return nothing
     # A thin mark much taller than the digits around it is a line, not a 1 (a 7 or 9 with a long tail is
@@ -581,9 +588,10 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
                  bg_work, f, dark_ink, floor, min_h, full_scale, (ox, oy), inside)
 
 
-def _cuts(own: np.ndarray, min_aspect: float, config: DetectConfig, min_h: float, x0: int, y0: int) -> list:
+def _cuts(own: np.ndarray, min_aspect: float, config: DetectConfig, min_h: float, x0: int, y0: int,
+          valley: float | None = 0.6) -> list:
     """A wide mark cut at its ink valleys into digit-high parts [(box, own)]; [] if it does not cut."""
-    cuts = _split_touching(own, config, min_aspect)
+    cuts = _split_touching(own, config, min_aspect, valley)
     if len(cuts) < 2:
         return []
     parts = []
