@@ -25,6 +25,10 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     import json
 
+    from mnist_edge.edge_runtime.native_log import quiet_native_stderr
+
+    with quiet_native_stderr():  # TensorFlow's start-up lines (oneDNN, CUDA probing) are not for the user
+        import tensorflow  # noqa: F401 - and without the train extra, fail here with the pip command
     from mnist_edge.convert.converter import convert_and_verify, load_keras_model
     from mnist_edge.train.mnist import load_mnist
 

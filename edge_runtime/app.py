@@ -87,6 +87,7 @@ def run_pipeline(options: RunOptions) -> int:
     import cv2
 
     from mnist_edge.edge_runtime.annotate import annotate
+    from mnist_edge.edge_runtime.detect import RoiOutsideFrame
     from mnist_edge.edge_runtime.pipeline import STAGES, DigitReader, sample_clip
     from mnist_edge.edge_runtime.sources import CaptureSettings, open_source
 
@@ -129,6 +130,8 @@ def run_pipeline(options: RunOptions) -> int:
                     break
                 try:
                     result = reader.process(frame.image, frame.index, frame.source, frame.read_ms)
+                except RoiOutsideFrame:
+                    raise  # the command line is wrong, not this frame: one error line, exit 1
                 except (ValueError, cv2.error) as exc:
                     errors += 1
                     log.warning("frame %d (%s) skipped: %s", frame.index, frame.source, exc)

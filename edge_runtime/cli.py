@@ -36,6 +36,16 @@ def _positive(kind):
     return parse
 
 
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return value
+
+
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "run", help="read handwritten numbers from a camera, video, image or folder",
@@ -52,9 +62,10 @@ def add_parser(subparsers) -> None:
                    help="serve a live web view (default host 127.0.0.1; 0.0.0.0 to share on the network)")
     p.add_argument("--loop", action="store_true", help="replay a finite source (video, folder) forever")
     p.add_argument("--max-frames", type=_positive(int), default=None, help="stop after N frames")
-    p.add_argument("--min-confidence", type=float, default=0.5,
+    p.add_argument("--min-confidence", type=_probability, default=0.5,
                    help="reject candidates whose top probability is below P (default: 0.5)")
-    p.add_argument("--roi", type=_roi, default=None, help="only look inside x,y,w,h (pixels)")
+    p.add_argument("--roi", type=_roi, default=None,
+                   help="only look inside x,y,w,h (pixels); an ROI entirely outside a frame is an error (exit 1)")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="TFLite interpreter (default: ai-edge-litert, then tflite-runtime, then tensorflow)")
     p.add_argument("--threads", type=_positive(int), default=1, help="interpreter threads (default: 1)")

@@ -30,6 +30,10 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
+    from mnist_edge.edge_runtime.native_log import quiet_native_stderr
+
+    with quiet_native_stderr():  # TensorFlow's start-up lines (oneDNN, CUDA probing) are not for the user
+        import tensorflow  # noqa: F401 - and without the train extra, fail here with the pip command
     from mnist_edge.train.mnist import load_mnist
     from mnist_edge.train.trainer import ARCH_DEFAULTS, TrainConfig, train
 
