@@ -20,16 +20,14 @@ def mnist_dir() -> Path | None:
     return None
 
 
-SUBSET = REPO / "tests" / "data" / "mnist_test_subset.npz"  # 300 MNIST test digits, see make_subset.py
-
-
 @pytest.fixture(scope="session")
 def subset():
-    """(images uint8 (300, 28, 28), labels): 30 of each digit, committed, so these tests never skip."""
-    import numpy as np
+    """(images uint8 (300, 28, 28), labels): 30 of each digit, shipped in the package (and verified), so
+    these tests never skip."""
+    from mnist_edge.benchmarks.subset import load_subset
 
-    with np.load(SUBSET) as data:
-        return data["images"], data["labels"]
+    images, labels, _ = load_subset()
+    return images, labels
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from mnist_edge.benchmarks.bench import SIMD_FLAGS
+from mnist_edge.benchmarks.machine import SIMD_FLAGS
 from conftest import assert_one_line_error, run_cli
 
 VARIANTS = ("mlp_int8", "mlp_float32")
