@@ -1,22 +1,12 @@
 """`mnist-edge bench`: thin CLI over benchmarks.suite (which runs bench, pipeline_bench, ...) and benchmarks.report."""
 from __future__ import annotations
 
-import argparse
+from mnist_edge.cli import positive
 
 EXIT_PARTIAL = 3  # the report was written, but a variant, the Keras reference or the pipeline failed
 DEFAULT_OUT = "mnist-edge-bench"  # ./mnist-edge-bench/<timestamp>/: never the committed benchmarks/results
 MAKE_MODELS = ("MNIST_DIR=/path/to/mnist scripts/make_models.sh (in the repository; needs pip install '.[train]'; "
                "about 15 minutes on 2 cores)")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
 
 
 def add_parser(subparsers) -> None:
@@ -36,13 +26,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", default=None, metavar="DIR",
                    help=f"folder for report.md, results.json, plots and the clip (default: "
                    f"./{DEFAULT_OUT}/<date-time>/)")
-    p.add_argument("--threads", nargs="+", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--threads", nargs="+", type=positive(int), default=None, metavar="N",
                    help="interpreter thread counts for the throughput table (default: 1 2 4; quick: 1 2)")
-    p.add_argument("--batch-sizes", nargs="+", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--batch-sizes", nargs="+", type=positive(int), default=None, metavar="N",
                    help="batch sizes for the throughput table (default: 1 8 32 64; quick: 1 32)")
-    p.add_argument("--runs", type=_positive_int, default=None,
+    p.add_argument("--runs", type=positive(int), default=None,
                    help="timed single-image runs per variant (default: 1000; quick: 200)")
-    p.add_argument("--warmup", type=_positive_int, default=None,
+    p.add_argument("--warmup", type=positive(int), default=None,
                    help="untimed runs before them (default: 50; quick: 20)")
     p.add_argument("--quick", action="store_true",
                    help="under a minute: 1000 test images (without local MNIST: the 300 shipped with mnist-edge), "
@@ -58,7 +48,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--no-pipeline", dest="pipeline", action="store_false", help="skip the pipeline benchmark")
     p.add_argument("--pipeline-model", default=None, metavar="M",
                    help="model for the pipeline benchmark (default: cnn_int8 if benchmarked, else an int8 model)")
-    p.add_argument("--pipeline-frames", type=_positive_int, default=None, metavar="N",
+    p.add_argument("--pipeline-frames", type=positive(int), default=None, metavar="N",
                    help="frames in the generated camera-like clip (default: 100; quick: 10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated clip (default: 0)")
     p.set_defaults(run=run)

@@ -41,6 +41,30 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(USAGE, f"{self.prog}: error: {' '.join(message.split())}\n")
 
 
+def at_least(minimum: float, kind: type = int):
+    """An argparse type: a `kind` number ≥ `minimum`; anything else is a usage error (exit 2)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, "
+                                             f"got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text}")
+        return value
+    return parse
+
+
+def positive(kind: type = int):
+    """An argparse type: a `kind` number > 0."""
+    def parse(text: str):
+        value = at_least(float("-inf"), kind)(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+        return value
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="mnist-edge", description="Handwritten-digit recognition on edge devices: "

@@ -191,11 +191,6 @@ def test_missing_mnist_is_one_clear_line(tiny_models, tmp_path):
     assert_one_line_error(result, "no-mnist-here")
 
 
-def test_bad_arguments_are_rejected():
-    result = run_cli("bench", "--threads", "0", timeout=60)
-    assert result.returncode == 2 and "must be > 0" in result.stderr
-
-
 def test_twin_and_keras_lookup(tmp_path):
     from mnist_edge.benchmarks.bench import find_keras_model, float_twin, read_sidecar, variant_names
 

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from mnist_edge.cli import positive
 from mnist_edge.train.models import ARCHS
 
 
@@ -14,17 +15,17 @@ def add_parser(subparsers) -> None:
                               "and OUT/<arch>.json (test accuracy, params, time, versions).")
     p.add_argument("--arch", choices=ARCHS, default="mlp",
                    help="mlp: the notebook's model; cnn: compact int8-friendly CNN (default: mlp)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (default: mlp 5, cnn 15)")
-    p.add_argument("--batch-size", type=int, default=None, help="batch size (default: mlp 32, cnn 128)")
+    p.add_argument("--epochs", type=positive(int), default=None, help="epochs (default: mlp 5, cnn 15)")
+    p.add_argument("--batch-size", type=positive(int), default=None, help="batch size (default: mlp 32, cnn 128)")
     p.add_argument("--out", default="models", help="output folder (default: models)")
     p.add_argument("--data-dir", default=None,
                    help="folder with MNIST *-idx?-ubyte[.gz] or mnist.npz (default: $MNIST_DIR, "
                    "then Keras' cache, then Keras' download)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--limit", type=int, default=None, help="train on N images only (fast runs)")
+    p.add_argument("--limit", type=positive(int), default=None, help="train on N images only (fast runs)")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="camera-robustness augmentation (default: on for cnn, off for mlp)")
-    p.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate")
+    p.add_argument("--learning-rate", type=positive(float), default=None, help="Adam learning rate")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
