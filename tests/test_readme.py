@@ -43,7 +43,7 @@ def readme_commands(text: str) -> list[str]:
             line = line.split("  #")[0].strip()
             if line.startswith("mnist-edge ") and not re.search(r"[\[{]|\.\.\.", line):
                 commands.append(line)
-    return commands
+    return list(dict.fromkeys(commands))  # a command shown twice runs once
 
 
 def plan(command: str) -> tuple[str, str]:
