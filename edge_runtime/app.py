@@ -10,8 +10,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 log = logging.getLogger("mnist_edge")
 
 FOLDER_FPS = 2.0  # --serve pace for image folders, which have no frame rate of their own
@@ -35,13 +33,6 @@ class RunOptions:
     width: int | None = None
     height: int | None = None
     fps: float | None = None
-
-
-def percentile_summary(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"p50": 0.0, "p99": 0.0}
-    array = np.asarray(values)
-    return {"p50": float(np.percentile(array, 50)), "p99": float(np.percentile(array, 99))}
 
 
 def _video_writer(path: str, fps: float, size: tuple[int, int]):
@@ -87,8 +78,10 @@ def run_pipeline(options: RunOptions) -> int:
     import cv2
 
     from mnist_edge.edge_runtime.annotate import annotate
+    from mnist_edge.edge_runtime.detect import RoiOutsideFrame
     from mnist_edge.edge_runtime.pipeline import STAGES, DigitReader, sample_clip
     from mnist_edge.edge_runtime.sources import CaptureSettings, open_source
+    from mnist_edge.edge_runtime.stats import latency_stats
 
     logging.basicConfig(level=logging.INFO, format="mnist-edge: %(levelname)s: %(message)s", stream=sys.stderr)
     cv2.setNumThreads(options.threads)
@@ -129,6 +122,8 @@ def run_pipeline(options: RunOptions) -> int:
                     break
                 try:
                     result = reader.process(frame.image, frame.index, frame.source, frame.read_ms)
+                except RoiOutsideFrame:
+                    raise  # the command line is wrong, not this frame: one error line, exit 1
                 except (ValueError, cv2.error) as exc:
                     errors += 1
                     log.warning("frame %d (%s) skipped: %s", frame.index, frame.source, exc)
@@ -185,7 +180,7 @@ def run_pipeline(options: RunOptions) -> int:
     if elapsed is None:  # stopped by Ctrl+C or SIGTERM before the source ended
         elapsed = time.perf_counter() - started
     skipped = getattr(source, "skipped", 0)
-    summaries = {stage: percentile_summary(times[stage]) for stage in STAGES}
+    summaries = {stage: latency_stats(times[stage]) for stage in STAGES}
     stage_text = ", ".join(f"{stage} {summaries[stage]['p50']:.2f}/{summaries[stage]['p99']:.2f}" for stage in STAGES)
     print(f"mnist-edge: {frames} frames, {digits} digits in {elapsed:.2f} s "
           f"({frames / elapsed if elapsed > 0 else 0:.1f} FPS incl. output); "

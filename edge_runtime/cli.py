@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 
+from mnist_edge.cli import positive
+
 BACKENDS = ("auto", "litert", "tflite-runtime", "tensorflow")
 
 
@@ -27,13 +29,22 @@ def _address(text: str) -> tuple[str, int]:
     return (host.strip("[]") or "127.0.0.1"), number
 
 
-def _positive(kind):
-    def parse(text: str):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-        return value
-    return parse
+def _video_path(text: str) -> str:
+    from pathlib import Path
+
+    if Path(text).suffix.lower() not in (".mp4", ".avi", ".mkv"):
+        raise argparse.ArgumentTypeError(f"use a .mp4 or .avi file name, got {text!r}")
+    return text
+
+
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1], got {text}")
+    return value
 
 
 def add_parser(subparsers) -> None:
@@ -46,23 +57,24 @@ def add_parser(subparsers) -> None:
                    help="camera index (0), /dev/videoN, picamera, a video or image file, a folder of "
                    "images, a glob, or a stream URL (default: the shipped sample clip)")
     p.add_argument("--json", action="store_true", help="print one JSON object per frame on stdout")
-    p.add_argument("--save", metavar="OUT", default=None, help="write the annotated video (.mp4 or .avi)")
+    p.add_argument("--save", metavar="OUT", type=_video_path, default=None, help="write the annotated video (.mp4 or .avi)")
     p.add_argument("--show", action="store_true", help="show the annotated video in a window (needs a GUI)")
     p.add_argument("--serve", metavar="[HOST:]PORT", type=_address, default=None,
                    help="serve a live web view (default host 127.0.0.1; 0.0.0.0 to share on the network)")
     p.add_argument("--loop", action="store_true", help="replay a finite source (video, folder) forever")
-    p.add_argument("--max-frames", type=_positive(int), default=None, help="stop after N frames")
-    p.add_argument("--min-confidence", type=float, default=0.5,
+    p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
+    p.add_argument("--min-confidence", type=_probability, default=0.5,
                    help="reject candidates whose top probability is below P (default: 0.5)")
-    p.add_argument("--roi", type=_roi, default=None, help="only look inside x,y,w,h (pixels)")
+    p.add_argument("--roi", type=_roi, default=None,
+                   help="only look inside x,y,w,h (pixels); an ROI entirely outside a frame is an error (exit 1)")
     p.add_argument("--backend", choices=BACKENDS, default="auto",
                    help="TFLite interpreter (default: ai-edge-litert, then tflite-runtime, then tensorflow)")
-    p.add_argument("--threads", type=_positive(int), default=1, help="interpreter threads (default: 1)")
+    p.add_argument("--threads", type=positive(int), default=1, help="interpreter threads (default: 1)")
     p.add_argument("--per-digit", action="store_true",
                    help="one inference per digit instead of one batched inference per frame")
-    p.add_argument("--width", type=_positive(int), default=None, help="camera width to request")
-    p.add_argument("--height", type=_positive(int), default=None, help="camera height to request")
-    p.add_argument("--fps", type=_positive(float), default=None, help="camera frame rate to request")
+    p.add_argument("--width", type=positive(int), default=None, help="camera width to request")
+    p.add_argument("--height", type=positive(int), default=None, help="camera height to request")
+    p.add_argument("--fps", type=positive(float), default=None, help="camera frame rate to request")
     p.set_defaults(run=run)
 
 

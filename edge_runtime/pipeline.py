@@ -4,12 +4,11 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from mnist_edge.edge_runtime.classifier import Classifier
+from mnist_edge.edge_runtime.classifier import Classifier, assets_dir
 from mnist_edge.edge_runtime.detect import DetectConfig, locate_digits
 from mnist_edge.edge_runtime.grouping import group_numbers, union_box
 
@@ -57,7 +56,7 @@ class FrameResult:
 
 def shipped_model(name: str = "cnn_int8") -> Path:
     """Path of a model shipped inside the package (edge_runtime/assets)."""
-    path = Path(str(resources.files("mnist_edge.edge_runtime") / "assets" / f"{name}.tflite"))
+    path = assets_dir() / f"{name}.tflite"
     if not path.is_file():
         raise FileNotFoundError(f"shipped model {name!r} is missing from {path.parent}; reinstall mnist-edge")
     return path
@@ -65,7 +64,7 @@ def shipped_model(name: str = "cnn_int8") -> Path:
 
 def sample_clip() -> Path:
     """The short sample clip shipped with the package (the default --source)."""
-    return Path(str(resources.files("mnist_edge.edge_runtime") / "assets" / "sample.avi"))
+    return assets_dir() / "sample.avi"
 
 
 @dataclass

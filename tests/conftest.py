@@ -20,16 +20,14 @@ def mnist_dir() -> Path | None:
     return None
 
 
-SUBSET = REPO / "tests" / "data" / "mnist_test_subset.npz"  # 300 MNIST test digits, see make_subset.py
-
-
 @pytest.fixture(scope="session")
 def subset():
-    """(images uint8 (300, 28, 28), labels): 30 of each digit, committed, so these tests never skip."""
-    import numpy as np
+    """(images uint8 (300, 28, 28), labels): 30 of each digit, shipped in the package (and verified), so
+    these tests never skip."""
+    from mnist_edge.benchmarks.subset import load_subset
 
-    with np.load(SUBSET) as data:
-        return data["images"], data["labels"]
+    images, labels, _ = load_subset()
+    return images, labels
 
 
 @pytest.fixture(scope="session")
@@ -52,11 +50,11 @@ def tf():
     return pytest.importorskip("tensorflow", reason="needs TensorFlow (pip install 'mnist-edge[train]')")
 
 
-def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 300, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
     """Run `mnist-edge ARGS` in a fresh interpreter, as a user would."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "mnist_edge", *args], capture_output=True, text=True,
-                          timeout=timeout, env=full_env, cwd=REPO)
+                          timeout=timeout, env=full_env, cwd=cwd)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
