@@ -18,25 +18,6 @@ def _roi(text: str) -> tuple[int, int, int, int]:
     return x, y, w, h
 
 
-def _address(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    try:
-        number = int(port)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected [HOST:]PORT, got {text!r}") from None
-    if not 0 <= number <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range: {number}")
-    return (host.strip("[]") or "127.0.0.1"), number
-
-
-def _video_path(text: str) -> str:
-    from pathlib import Path
-
-    if Path(text).suffix.lower() not in (".mp4", ".avi", ".mkv"):
-        raise argparse.ArgumentTypeError(f"use a .mp4 or .avi file name, got {text!r}")
-    return text
-
-
 def _probability(text: str) -> float:
     try:
         value = float(text)
@@ -48,6 +29,8 @@ def _probability(text: str) -> float:
 
 
 def add_parser(subparsers) -> None:
+    from mnist_edge.edge_runtime import sinks
+
     p = subparsers.add_parser(
         "run", help="read handwritten numbers from a camera, video, image or folder",
         description="Find the digits in each frame, classify them in one batched TFLite inference, and "
@@ -56,11 +39,6 @@ def add_parser(subparsers) -> None:
     p.add_argument("--source", default=None,
                    help="camera index (0), /dev/videoN, picamera, a video or image file, a folder of "
                    "images, a glob, or a stream URL (default: the shipped sample clip)")
-    p.add_argument("--json", action="store_true", help="print one JSON object per frame on stdout")
-    p.add_argument("--save", metavar="OUT", type=_video_path, default=None, help="write the annotated video (.mp4 or .avi)")
-    p.add_argument("--show", action="store_true", help="show the annotated video in a window (needs a GUI)")
-    p.add_argument("--serve", metavar="[HOST:]PORT", type=_address, default=None,
-                   help="serve a live web view (default host 127.0.0.1; 0.0.0.0 to share on the network)")
     p.add_argument("--loop", action="store_true", help="replay a finite source (video, folder) forever")
     p.add_argument("--max-frames", type=positive(int), default=None, help="stop after N frames")
     p.add_argument("--min-confidence", type=_probability, default=0.5,
@@ -75,15 +53,20 @@ def add_parser(subparsers) -> None:
     p.add_argument("--width", type=positive(int), default=None, help="camera width to request")
     p.add_argument("--height", type=positive(int), default=None, help="camera height to request")
     p.add_argument("--fps", type=positive(float), default=None, help="camera frame rate to request")
+    outputs = p.add_argument_group("outputs", "where readings go (default: one text line per frame on stdout)")
+    sinks.add_arguments(outputs)
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from mnist_edge.edge_runtime.app import RunOptions, run_pipeline
+    from mnist_edge.edge_runtime.app import RunOptions, configure_logging, run_pipeline
+    from mnist_edge.edge_runtime.sinks import open_sinks
 
     options = RunOptions(
-        model=args.model, source=args.source, json=args.json, save=args.save, show=args.show,
-        serve=args.serve, loop=args.loop, max_frames=args.max_frames, min_confidence=args.min_confidence,
-        roi=args.roi, backend=args.backend, threads=args.threads, batched=not args.per_digit,
-        width=args.width, height=args.height, fps=args.fps)
-    return run_pipeline(options)
+        model=args.model, source=args.source, loop=args.loop, max_frames=args.max_frames,
+        min_confidence=args.min_confidence, roi=args.roi, backend=args.backend, threads=args.threads,
+        batched=not args.per_digit, width=args.width, height=args.height, fps=args.fps)
+    configure_logging()
+    # Every output is opened and checked before the model and the source: a bad path, a busy port or an
+    # unreachable broker is one error line before the first frame.
+    return run_pipeline(options, open_sinks(args))

@@ -30,6 +30,17 @@ def subset():
     return images, labels
 
 
+@pytest.fixture(scope="module")
+def frames_dir(subset, tmp_path_factory):
+    """Camera-like frames made of MNIST test digits (from the committed subset), with ground truth."""
+    from mnist_edge.benchmarks.camera_synth import make_dataset
+
+    images, labels = subset
+    out = tmp_path_factory.mktemp("frames")
+    make_dataset(out, 6, seed=11, source_images=images, source_labels=labels)
+    return out
+
+
 @pytest.fixture(scope="session")
 def mnist_path() -> Path:
     path = mnist_dir()

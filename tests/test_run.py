@@ -11,17 +11,6 @@ from mnist_edge.edge_runtime.pipeline import DigitReader, sample_clip, shipped_m
 
 pytestmark = pytest.mark.edge
 
-@pytest.fixture(scope="module")
-def frames_dir(subset, tmp_path_factory):
-    """Camera-like frames made of MNIST test digits (from the committed subset), with ground truth."""
-    from mnist_edge.benchmarks.camera_synth import make_dataset
-
-    images, labels = subset
-    out = tmp_path_factory.mktemp("frames")
-    make_dataset(out, 6, seed=11, source_images=images, source_labels=labels)
-    return out
-
-
 def truth_numbers(frames_dir):
     meta = json.loads((frames_dir / "truth.json").read_text())
     return {f["file"]: [n["text"] for n in f["numbers"]] for f in meta["frames"]}
