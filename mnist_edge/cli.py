@@ -66,6 +66,10 @@ def positive(kind: type = int):
     return parse
 
 
+class UsageError(ValueError):
+    """Flags that do not go together; one line and exit 2, like argparse's own usage errors."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog="mnist-edge", description="Handwritten-digit recognition on edge devices: "
@@ -115,6 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mnist-edge: interrupted", file=sys.stderr)
         return 130
+    except UsageError as exc:
+        print(f"mnist-edge {args.command}: error: {one_line(exc)}", file=sys.stderr)
+        return USAGE
     except ImportError as exc:
         print(f"mnist-edge {args.command}: error: {missing_extra_hint(exc) or one_line(exc)}", file=sys.stderr)
         return FAILED
