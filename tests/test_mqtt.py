@@ -6,6 +6,7 @@ must be what the same process printed for that frame.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -48,9 +49,10 @@ def wait_until(condition, timeout: float, what: str, process: subprocess.Popen |
 class Broker:
     """A mosquitto process on 127.0.0.1:`port` with its own config, log and persistence folder."""
 
-    def __init__(self, folder: Path, users: dict[str, str] | None = None):
+    def __init__(self, folder: Path, users: dict[str, str] | None = None, tls: tuple[Path, Path] | None = None):
         self.folder, self.port = folder, free_port()
-        lines = [f"listener {self.port} 127.0.0.1", "persistence true", f"persistence_location {folder}/",
+        lines = [f"listener {self.port} 127.0.0.1",
+                 *([f"certfile {tls[0]}", f"keyfile {tls[1]}"] if tls else []), "persistence true", f"persistence_location {folder}/",
                  f"log_dest file {folder}/mosquitto.log", "log_type all", "user root" if os.getuid() == 0 else ""]
         if users:
             password_file = folder / "passwords"
@@ -66,6 +68,7 @@ class Broker:
         self.start()
 
     def start(self) -> None:
+        """Start and wait until it accepts TCP connections."""
         self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
@@ -291,3 +294,60 @@ def test_bad_broker_urls(url, message):
     result = run_cli("run", "--mqtt", url)
     assert_one_line_error(result, message)
     assert result.stdout == "" and "secret" not in result.stderr
+
+
+def delivery(index: int, text: str):
+    """A processed frame reading `text`, as the run loop hands it to the sinks."""
+    import numpy as np
+
+    from mnist_edge.edge_runtime.pipeline import Digit, FrameResult, Number
+    from mnist_edge.edge_runtime.sinks import Delivery
+    from mnist_edge.edge_runtime.sources import Frame
+
+    digits = tuple(Digit(int(c), 0.9, (10 * i, 0, 8, 12)) for i, c in enumerate(text))
+    result = FrameResult(index, "test", (Number(text, (0, 0, 8 * len(text), 12), digits),), digits,
+                         {"total": 1.0})
+    return Delivery(Frame(index, np.zeros((4, 4), np.uint8), "test", 0.0), result, 10.0, None)
+
+
+def test_a_full_queue_drops_the_oldest_and_counts_them(broker, caplog):
+    from mnist_edge.edge_runtime.sinks.mqtt import MqttSink
+
+    caplog.set_level(logging.INFO, logger="mnist_edge")
+    base = "test/queue"
+    listener = Listener(broker, [f"{base}/reading"], client_id="queue-listener", clean=False)
+    sink = MqttSink(f"{broker.url}/{base}", interval_s=0, queue_size=3)
+    try:
+        sink.write(delivery(0, "100"))
+        wait_until(lambda: sink.sent == 1, 5, "the first reading")
+        broker.stop()
+        wait_until(lambda: "lost the broker" in caplog.text, 10, "the sink to notice")
+        for index in range(1, 11):  # 10 readings while the broker is away; room for 3
+            sink.write(delivery(index, str(100 + index)))
+        assert (sink.dropped, sink.queued()) == (7, 3)
+        broker.start()
+        wait_until(lambda: sink.queued() == 0, 20, "the queue to drain")
+        assert sink.summary() == "MQTT 4 readings sent, 0 queued, 7 dropped"
+        wait_until(lambda: len(listener.on(f"{base}/reading")) >= 4, 10, "4 readings at the listener")
+        frames = [json.loads(payload)["frame"] for payload, _ in listener.on(f"{base}/reading")]
+        assert frames == [0, 8, 9, 10]  # the newest three survived, in order
+    finally:
+        sink.close()
+        listener.close()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+def test_mqtts_with_a_private_ca(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", str(key),
+                    "-out", str(cert), "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    broker = Broker(tmp_path, tls=(cert, key))
+    try:
+        url = f"mqtts://127.0.0.1:{broker.port}/test/tls"
+        trusted = run_cli("run", "--mqtt", url, "--mqtt-ca", str(cert), "--max-frames", "2")
+        assert trusted.returncode == 0, trusted.stderr
+        assert "MQTT 1 readings sent, 0 queued, 0 dropped" in trusted.stderr
+        assert_one_line_error(run_cli("run", "--mqtt", url, "--max-frames", "2"), "TLS failed", "--mqtt-ca")
+    finally:
+        broker.stop()
