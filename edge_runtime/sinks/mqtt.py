@@ -99,7 +99,7 @@ def discovery_configs(base: str, version: str) -> dict[str, dict]:
                 "value_template": "{{ value_json.fps }}"},
     }
     return {f"{DISCOVERY_PREFIX}/sensor/{ident}/{name}/config":
-            {**config, "unique_id": f"{ident}_{name}", "object_id": f"{ident}_{name}", **common}
+            {**config, "unique_id": f"{ident}_{name}", **common}
             for name, config in sensors.items()}
 
 
