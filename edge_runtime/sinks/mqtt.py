@@ -23,7 +23,6 @@ import logging
 import os
 import re
 import socket
-import ssl
 import threading
 import time
 from collections import deque
@@ -111,6 +110,8 @@ class MqttSink(Sink):
 
     def __init__(self, url: str, interval_s: float = 1.0, ca_file: str | None = None, queue_size: int = 1000,
                  password: str | None = None):
+        import ssl  # here, not at the top: `mnist-edge --help` reads this module's flags
+
         try:
             import paho.mqtt.client as mqtt
         except ImportError:
@@ -157,6 +158,8 @@ class MqttSink(Sink):
         log.info("MQTT: publishing to %s:%d under %s/", address.host, address.port, self.base)
 
     def _connect(self) -> None:
+        import ssl
+
         where = f"MQTT broker {self.address.host}:{self.address.port}"
         try:
             self._client.connect(self.address.host, self.address.port, keepalive=KEEPALIVE_S)
