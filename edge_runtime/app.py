@@ -19,7 +19,7 @@ FOLDER_FPS = 2.0  # --serve pace for image folders, which have no frame rate of 
 
 @dataclass(frozen=True)
 class RunOptions:
-    model: str | None = None          # .tflite path; None: the shipped int8 CNN
+    model: str | None = None          # .tflite path; None or "auto": the faster shipped CNN twin
     source: str | None = None         # None: the shipped sample clip
     json: bool = False                # JSON lines on stdout instead of text
     save: str | None = None           # annotated video path

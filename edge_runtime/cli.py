@@ -40,8 +40,11 @@ def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "run", help="read handwritten numbers from a camera, video, image or folder",
         description="Find the digits in each frame, classify them in one batched TFLite inference, and "
-        "group them into numbers. With no arguments: the shipped int8 model on the shipped sample clip.")
-    p.add_argument("--model", default=None, help="a .tflite model (default: the shipped cnn int8)")
+        "group them into numbers. With no arguments: the faster shipped CNN (int8 or float32, --model auto) on "
+        "the shipped sample clip.")
+    p.add_argument("--model", default="auto",
+                   help="a .tflite model, or auto: the faster of the shipped cnn_int8 and cnn_float32 on this "
+                   "CPU, measured once (~0.5 s) and cached in ~/.cache/mnist-edge (default: auto)")
     p.add_argument("--source", default=None,
                    help="camera index (0), /dev/videoN, picamera, a video or image file, a folder of "
                    "images, a glob, or a stream URL (default: the shipped sample clip)")
@@ -67,10 +70,18 @@ def add_parser(subparsers) -> None:
 
 
 def run(args) -> int:
-    from mnist_edge.edge_runtime.app import RunOptions, run_pipeline
+    import sys
 
+    from mnist_edge.edge_runtime.app import RunOptions, run_pipeline
+    from mnist_edge.edge_runtime.model_choice import choose_model
+
+    model = args.model
+    if model == "auto":
+        choice = choose_model(args.backend, args.threads)
+        print(f"mnist-edge run: {choice.describe()}", file=sys.stderr)
+        model = str(choice.path)
     options = RunOptions(
-        model=args.model, source=args.source, json=args.json, save=args.save, show=args.show,
+        model=model, source=args.source, json=args.json, save=args.save, show=args.show,
         serve=args.serve, loop=args.loop, max_frames=args.max_frames, min_confidence=args.min_confidence,
         roi=args.roi, backend=args.backend, threads=args.threads, batched=not args.per_digit,
         width=args.width, height=args.height, fps=args.fps)
