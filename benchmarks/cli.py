@@ -55,6 +55,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--pipeline-frames", type=_positive_int, default=None, metavar="N",
                    help="frames in the generated camera-like clip (default: 100; quick: 10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated clip (default: 0)")
+    p.add_argument("--no-reader-speed", dest="reader_speed", action="store_false",
+                   help="skip DigitReader vs the classical baseline reader (benchmarks/reader_speed.py)")
     p.set_defaults(run=run)
 
 
@@ -79,6 +81,11 @@ def run(args) -> int:
                              pipeline=args.pipeline,
                              pipeline_model=Path(args.pipeline_model) if args.pipeline_model else None,
                              pipeline_frames=frames, seed=args.seed)
+    if args.reader_speed:
+        from mnist_edge.benchmarks.reader_speed import bench_section
+
+        results["reader_speed"] = bench_section(out / "reader_speed", args.data_dir, args.quick, args.backend,
+                                                ["mnist-edge", *sys.argv[1:]])
     paths = write_report(results, out)
     print(results_json(results) if args.json else summary_text(results))
     print(f"bench: wrote {paths['report']}, {paths['results']} and plots in {results['duration_s']:.1f} s",
@@ -88,6 +95,8 @@ def run(args) -> int:
     if results["pipeline"] is not None and (results["pipeline"].get("status") != "ok"
                                             or "cold_start_error" in results["pipeline"]):
         failed.append("pipeline")
+    if "error" in results.get("reader_speed", {}):
+        failed.append("reader speed")
     if failed:
         print(f"bench: failed: {', '.join(failed)} (rows with their errors in the report)", file=sys.stderr)
         return EXIT_PARTIAL

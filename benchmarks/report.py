@@ -303,6 +303,12 @@ def markdown(results: dict, plots: dict[str, str] | None = None) -> str:
     lines += _keras_section(results) + [""]
     lines += micro_section(results)
     lines += _pipeline_section(results) + [""]
+    if results.get("reader_speed"):
+        from mnist_edge.benchmarks.reader_speed import markdown as reader_speed_markdown
+
+        rs = results["reader_speed"]
+        lines += (["## Reader speed", "", f"Failed: {rs['error']}", ""] if "error" in rs
+                  else reader_speed_markdown(rs))
     if plots:
         lines += ["## Plots", ""]
         for name, path in plots.items():
