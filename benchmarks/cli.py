@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from mnist_edge.cli import positive
 
-EXIT_PARTIAL = 3  # the report was written, but a variant, the Keras reference or the pipeline failed
+EXIT_PARTIAL = 3  # the report was written, but a variant, the Keras reference, the pipeline or reader speed failed
 DEFAULT_OUT = "mnist-edge-bench"  # ./mnist-edge-bench/<timestamp>/: never the committed benchmarks/results
 MAKE_MODELS = ("MNIST_DIR=/path/to/mnist scripts/make_models.sh (in the repository; needs pip install '.[train]'; "
                "about 15 minutes on 2 cores)")
@@ -18,8 +18,8 @@ def add_parser(subparsers) -> None:
         "edge pipeline on a camera-like clip. Writes DIR/report.md, DIR/results.json and PNG plots; prints "
         "a table (or, with --json, results.json) on stdout and progress on stderr.",
         epilog=f"exit status: 0 when everything was measured; {EXIT_PARTIAL} when the report was written but a "
-        "variant (e.g. a corrupt .tflite), the Keras reference or the pipeline failed (each is a row with its "
-        "error); 1 when nothing could be run (no models, no MNIST); 2 for a mistake in the command line.")
+        "variant (e.g. a corrupt .tflite), the Keras reference, the pipeline or the reader-speed section failed "
+        "(each is a row with its error); 1 when nothing could be run (no models, no MNIST); 2 for a mistake in the command line.")
     p.add_argument("--models", nargs="+", metavar="M", default=None,
                    help="the .tflite files to compare (default: the shipped models plus ./models/*.tflite, "
                    "which scripts/make_models.sh builds)")
@@ -51,6 +51,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--pipeline-frames", type=positive(int), default=None, metavar="N",
                    help="frames in the generated camera-like clip (default: 100; quick: 10)")
     p.add_argument("--seed", type=int, default=0, help="seed of the generated clip (default: 0)")
+    p.add_argument("--no-reader-speed", dest="reader_speed", action="store_false",
+                   help="skip DigitReader vs the classical baseline reader (benchmarks/reader_speed.py)")
     p.set_defaults(run=run)
 
 
@@ -87,7 +89,8 @@ def run(args) -> int:
     pipeline = PipelineOptions(enabled=args.pipeline,
                                model=Path(args.pipeline_model) if args.pipeline_model else None,
                                frames=args.pipeline_frames or (10 if args.quick else 100), seed=args.seed)
-    results = run_benchmarks(models, config, out, args.data_dir, ["mnist-edge", *sys.argv[1:]], pipeline)
+    results = run_benchmarks(models, config, out, args.data_dir, ["mnist-edge", *sys.argv[1:]], pipeline,
+                             reader_speed=args.reader_speed)
     paths = write_report(results, out)
     print(results_json(results) if args.json else summary_text(results))
     print(f"bench: wrote {paths['report']}, {paths['results']} and plots in {results['duration_s']:.1f} s",
@@ -97,6 +100,8 @@ def run(args) -> int:
     if results["pipeline"] is not None and (results["pipeline"].get("status") != "ok"
                                             or "cold_start_error" in results["pipeline"]):
         failed.append("pipeline")
+    if "error" in (results["reader_speed"] or {}):
+        failed.append("reader speed")
     if failed:
         print(f"bench: failed: {', '.join(failed)} (rows with their errors in the report)", file=sys.stderr)
         return EXIT_PARTIAL

@@ -4,47 +4,9 @@ from __future__ import annotations
 import os
 import platform
 import shlex
-from pathlib import Path
 
-
-def _cpuinfo() -> dict[str, str]:
-    """/proc/cpuinfo's fields, first occurrence of each (the first core's); empty where there is none."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return {}
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() not in fields:
-            fields[key.strip()] = value.strip()
-    return fields
-
-
-def cpu_model() -> str:
-    fields = _cpuinfo()
-    for key in ("model name", "Model", "Hardware", "cpu model"):
-        if key in fields:
-            return fields[key]
-    return platform.processor() or platform.machine()
-
-
-# CPU features that decide TFLite kernel speed: x86 AVX2/FMA (XNNPACK float), AVX-512 and VNNI (int8 dot
-# products); ARM NEON ("asimd"), dot product ("asimddp": int8 on a Pi 5's Cortex-A76, not a Pi 4's A72),
-# int8 matrix multiply ("i8mm") and half-precision arithmetic ("asimdhp", "fphp").
-SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni",
-              "amx_int8", "neon", "asimd", "asimdhp", "fphp", "asimddp", "i8mm", "bf16", "sve")
-
-
-def cpu_features() -> dict:
-    """Family/model (x86) or implementer/part (ARM) and the SIMD flags the CPU reports."""
-    fields = _cpuinfo()
-    if not fields:
-        return {}
-    flags = set((fields.get("flags") or fields.get("Features") or "").split())
-    ident = {k: fields[k] for k in ("cpu family", "model", "stepping", "CPU implementer", "CPU part",
-                                    "CPU variant", "CPU revision") if k in fields}
-    return {"id": ident, "simd": [f for f in SIMD_FLAGS if f in flags]}
+# The CPU parser lives in the runtime (--model auto needs it on the Pi); re-exported for the report and tests.
+from mnist_edge.edge_runtime.cpu import SIMD_FLAGS, cpu_features, cpu_model  # noqa: F401
 
 
 def machine_info(backend_name: str, backend_version: str, command: list[str]) -> dict:

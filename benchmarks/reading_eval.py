@@ -100,6 +100,17 @@ def score_frame(truth: dict[str, Any], boxes: Sequence[Box], numbers: Sequence[S
                        len(match), correct, len(boxes) - len(match))
 
 
+def score_result(truth: dict[str, Any], result, iou_threshold: float = 0.5) -> FrameResult:
+    """Score a reader's pipeline.FrameResult (accepted digits, grouped into numbers) against a frame's truth."""
+    kept = [d.box for d in result.digits]
+    labels = [d.digit for d in result.digits]
+    groups, start = [], 0
+    for number in result.numbers:  # result.digits is in reading order, number by number
+        groups.append(list(range(start, start + len(number.digits))))
+        start += len(number.digits)
+    return score_frame(truth, kept, groups, labels, iou_threshold)
+
+
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
     """Seconds → the p50/p90/p99/mean in ms, as reading_eval.json has them."""
     if len(values) == 0:
@@ -139,13 +150,7 @@ def evaluate_reading(dataset_dir: str | os.PathLike, model_path: str | os.PathLi
             continue
         result = reader.process(frame)
         t_classify.append((result.latency_ms["inference"] + result.latency_ms["postprocess"]) / 1000.0)
-        kept = [d.box for d in result.digits]
-        labels = [d.digit for d in result.digits]
-        groups, start = [], 0
-        for number in result.numbers:  # result.digits is in reading order, number by number
-            groups.append(list(range(start, start + len(number.digits))))
-            start += len(number.digits)
-        r = score_frame(truth, kept, groups, labels, iou_threshold)
+        r = score_result(truth, result, iou_threshold)
         read.append(r)
         if r.numbers_read < r.numbers_true or r.extra_numbers:
             failures.append(truth["file"])

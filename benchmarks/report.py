@@ -278,9 +278,20 @@ def _quick_banner(results: dict) -> list[str]:
             f"{p.get('cold_runs', DASH)} cold starts. Run without `--quick` for reference numbers.", ""]
 
 
+def _reader_speed_section(results: dict) -> list[str]:
+    rs = results.get("reader_speed")
+    if not rs:  # --no-reader-speed
+        return []
+    if "error" in rs:
+        return ["## Reader speed: DigitReader vs the classical baseline", "", f"Failed: {rs['error']}"]
+    from mnist_edge.benchmarks.reader_speed import markdown as reader_speed_markdown
+
+    return reader_speed_markdown(rs)
+
+
 # The report's tables after the variants, in order; a new benchmark section adds its table here.
 REPORT_SECTIONS = (_ratio_section, _kernel_section, _throughput_section, _startup_section, _keras_section,
-                   micro_table, _pipeline_section)
+                   micro_table, _pipeline_section, _reader_speed_section)
 
 
 def markdown(results: dict, plots: dict[str, str] | None = None) -> str:

@@ -6,6 +6,7 @@ SECTIONS (its value lands in results.json under its name) and a table for it to 
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -41,6 +42,7 @@ class Run:
     y_test: np.ndarray
     images: np.ndarray           # the first config.test_images of them as floats in [0, 1]
     labels: np.ndarray
+    reader_speed: bool = True    # DigitReader vs the classical baseline reader (benchmarks/reader_speed.py)
     results: dict = field(default_factory=dict)
 
 
@@ -139,6 +141,16 @@ def pipeline_section(run: Run) -> dict | None:
     return result
 
 
+def reader_speed_section(run: Run) -> dict | None:
+    """DigitReader vs the classical baseline reader on the same decoded frames (benchmarks/reader_speed.py)."""
+    from mnist_edge.benchmarks.reader_speed import bench_section
+
+    if not run.reader_speed:
+        return None
+    return bench_section(run.out_dir / "reader_speed", run.x_test, run.y_test, run.config.quick, run.config.backend,
+                         shlex.split(run.results["machine"]["command"]))
+
+
 # name in results.json → the function that measures it; run in this order.
 SECTIONS: tuple[tuple[str, Callable[[Run], Any]], ...] = (
     ("models", models_section),
@@ -146,6 +158,7 @@ SECTIONS: tuple[tuple[str, Callable[[Run], Any]], ...] = (
     ("keras", keras_section),
     ("ratios", ratios_section),
     ("pipeline", pipeline_section),
+    ("reader_speed", reader_speed_section),
 )
 
 
@@ -199,7 +212,8 @@ def evaluate_targets(models: list[dict], pipeline: dict | None) -> list[dict]:
 # ------------------------------------------------------------------------------------------- a run
 
 def run_benchmarks(models: list[Path], config: BenchConfig, out_dir: Path, data_dir: str | None,
-                   command: list[str], pipeline: PipelineOptions = PipelineOptions()) -> dict:
+                   command: list[str], pipeline: PipelineOptions = PipelineOptions(),
+                   reader_speed: bool = True) -> dict:
     """Benchmark every model, Keras and the pipeline; return everything as one JSON-able dict."""
     from mnist_edge.edge_runtime.backend import load_backend
     from mnist_edge.train.mnist import normalize
@@ -210,7 +224,7 @@ def run_benchmarks(models: list[Path], config: BenchConfig, out_dir: Path, data_
     x_test, y_test, source = load_test_images(data_dir, config.quick)
     n = len(x_test) if config.test_images is None else min(config.test_images, len(x_test))
     run = Run(list(models), config, out_dir, pipeline, backend, x_test, y_test,
-              normalize(x_test[:n]), y_test[:n].astype(np.int64))
+              normalize(x_test[:n]), y_test[:n].astype(np.int64), reader_speed)
     run.results.update({
         "schema": 1, "quick": config.quick, "config": asdict(config), "mnist": source,
         "machine": machine_info(backend.name, backend.version, command),

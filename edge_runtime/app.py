@@ -18,7 +18,7 @@ FOLDER_FPS = 2.0  # pace for image folders when a person watches (--serve); they
 
 @dataclass(frozen=True)
 class RunOptions:
-    model: str | None = None          # .tflite path; None: the shipped int8 CNN
+    model: str | None = None          # .tflite path; None or "auto": the faster shipped CNN twin
     source: str | None = None         # None: the shipped sample clip
     loop: bool = False                # replay finite sources
     max_frames: int | None = None
@@ -113,7 +113,10 @@ def _sigterm_as_interrupt() -> None:
         pass
 
 
-def _deliver_frames(source, reader, sinks: Sequence[Sink], options: RunOptions, stats: _Stats) -> None:
+def _deliver_frames(source, reader, sinks: Sequence[Sink], options: RunOptions, stats: _Stats,
+                    announce: str | None = None) -> None:
+    """Read, process and deliver frames; `announce` goes to stderr once the first frame was read, so that a
+    bad source or --roi stays one error line (README: exit codes)."""
     import cv2
 
     from mnist_edge.edge_runtime.detect import RoiOutsideFrame
@@ -134,6 +137,9 @@ def _deliver_frames(source, reader, sinks: Sequence[Sink], options: RunOptions, 
             log.warning("frame %d (%s) skipped: %s", frame.index, frame.source, exc)
             continue
         stats.add(result)
+        if announce:
+            print(announce, file=sys.stderr)
+            announce = None
         delivery = Delivery(frame, result, rate.tick(), source.fps)
         try:
             for sink in sinks:
@@ -159,7 +165,13 @@ def run_pipeline(options: RunOptions, sinks: Sequence[Sink] = ()) -> int:
         for sink in sinks:
             cleanup.callback(sink.close)
         cv2.setNumThreads(options.threads)
-        reader = DigitReader(options.model, options.backend, options.threads, options.min_confidence,
+        model, announce = options.model, None
+        if model is None or model == "auto":
+            from mnist_edge.edge_runtime.model_choice import choose_model
+
+            choice = choose_model(options.backend, options.threads)
+            model, announce = str(choice.path), f"mnist-edge run: {choice.describe()}"
+        reader = DigitReader(model, options.backend, options.threads, options.min_confidence,
                              options.roi, options.batched)
         source_spec = options.source if options.source is not None else str(sample_clip())
         settings = CaptureSettings(options.width, options.height, options.fps)
@@ -170,7 +182,7 @@ def run_pipeline(options: RunOptions, sinks: Sequence[Sink] = ()) -> int:
         _sigterm_as_interrupt()
         stats.started = time.perf_counter()
         try:
-            _deliver_frames(source, reader, sinks, options, stats)
+            _deliver_frames(source, reader, sinks, options, stats, announce)
             stats.stop()
             if any(sink.holds_last_frame for sink in sinks) and not options.loop:
                 log.info("source ended; the web view keeps the last frame until Ctrl+C")

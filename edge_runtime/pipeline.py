@@ -73,7 +73,7 @@ class DigitReader:
 
     `batched=False` runs one inference per digit instead of one per frame (same answers; slower).
     """
-    model_path: str | Path | None = None   # default: the shipped int8 CNN
+    model_path: str | Path | None = None   # None or "auto": the faster shipped CNN twin here (model_choice)
     backend: str = "auto"
     threads: int = 1
     min_confidence: float = 0.5            # candidates below this are rejected as non-digits
@@ -84,7 +84,14 @@ class DigitReader:
     def __post_init__(self):
         if not 0.0 <= self.min_confidence <= 1.0:
             raise ValueError(f"--min-confidence must be in [0, 1], got {self.min_confidence}")
-        self.classifier = Classifier(self.model_path or shipped_model(), self.backend, self.threads)
+        model = self.model_path
+        if model is None or str(model) == "auto":
+            from mnist_edge.edge_runtime.model_choice import choose_model
+
+            choice = choose_model(self.backend, self.threads)
+            log.info("%s", choice.describe())
+            model = choice.path
+        self.classifier = Classifier(model, self.backend, self.threads)
         if not self.classifier.has_metadata:
             log.warning("%s has no metadata file beside it (%s); assuming MNIST input: 28x28, white on "
                         "black, x/255, logits out", self.classifier.model_path.name,

@@ -103,8 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     # TensorFlow's C++ start-up chatter (CUDA probing on machines without a GPU) buries our
     # one-line messages; only train/convert load it, and their own errors are Python exceptions.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    # OpenCV's WARN lines for a camera that is absent repeat what our one-line error says.
-    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    # OpenCV's own log lines for a camera that is absent repeat what our one-line error says, and at ERROR
+    # level too: OpenCV 4.11 prints "[ERROR:0@0.042] global obsensor_uvc_stream_channel.cpp:158 … Camera
+    # index out of range" for `--source 95`. Off unless -v (or the user set OPENCV_LOG_LEVEL); cv2 reads it
+    # at import, which no subcommand does before this point.
+    opencv_level_set = "OPENCV_LOG_LEVEL" in os.environ
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "OFF")
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown:  # reported by the subcommand's parser, so the line names it: `mnist-edge run: error: …`
@@ -113,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         # The native INFO lines (e.g. LiteRT's "Created TensorFlow Lite XNNPACK delegate") pass through
         # when this logger is at DEBUG: see mnist_edge.edge_runtime.native_log.
         os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
+        if not opencv_level_set:
+            os.environ["OPENCV_LOG_LEVEL"] = "WARNING"
         logging.getLogger("mnist_edge").setLevel(logging.DEBUG)
     try:
         return int(args.run(args) or OK)

@@ -56,8 +56,10 @@ fi
 
 # tflite-runtime instead of LiteRT, with NumPy 1.x and an OpenCV that accepts it: the combination a
 # Raspberry Pi OS Bookworm user keeps beside the system's picamera2. Its wheels stop at Python 3.11.
+# The rest of the edge extra by hand (--no-deps below keeps ai-edge-litert out): paho-mqtt for --mqtt.
 if "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
-    ensure_venv .venv-tflite 'tflite-runtime==2.14.*' 'numpy<2' 'opencv-python-headless<4.12' 'pytest>=8'
+    ensure_venv .venv-tflite 'tflite-runtime==2.14.*' 'numpy<2' 'opencv-python-headless<4.12' 'paho-mqtt>=2' \
+        'pytest>=8'
     ensure_venv .venv-tflite --no-deps -e .
     run_env tflite-runtime .venv-tflite/bin/python -q -m edge
 fi

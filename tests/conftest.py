@@ -20,6 +20,18 @@ def mnist_dir() -> Path | None:
     return None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory):
+    """`--model auto` caches its measurement in $XDG_CACHE_HOME: the tests' own, not the user's ~/.cache."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg_cache"))
+    yield Path(os.environ["XDG_CACHE_HOME"])
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def subset():
     """(images uint8 (300, 28, 28), labels): 30 of each digit, shipped in the package (and verified), so

@@ -42,7 +42,9 @@ def readme_commands(text: str) -> list[str]:
     for block in re.findall(r"^```[a-z]*\n(.*?)^```", text, flags=re.S | re.M):
         for line in block.splitlines():
             line = line.split("  #")[0].strip()
-            if line.startswith("mnist-edge ") and not re.search(r"[\[{]|\.\.\.", line):
+            # "mnist-edge run: model auto → …" is a line of output shown in the README, not a command.
+            if (line.startswith("mnist-edge ") and not re.match(r"mnist-edge [\w-]+:", line)
+                    and not re.search(r"[\[{]|\.\.\.", line)):
                 commands.append(line)
     return list(dict.fromkeys(commands))  # a command shown twice runs once
 
