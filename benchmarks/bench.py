@@ -10,22 +10,21 @@ Library only; `mnist-edge bench` (benchmarks/cli.py) is the command.
 """
 from __future__ import annotations
 
-import gc
 import json
 import os
-import platform
-import shlex
-import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from importlib import resources
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
+
+from mnist_edge.benchmarks.common import no_gc, progress, run_probe
+from mnist_edge.cli import one_line
+from mnist_edge.edge_runtime.classifier import assets_dir
+from mnist_edge.edge_runtime.stats import latency_stats
 
 QUANTS = ("float32", "float16", "dynamic", "int8")
 
@@ -53,42 +52,7 @@ QUICK = dict(threads=(1, 2), batch_sizes=(1, 32), runs=200, warmup=20, test_imag
              min_invokes=10, throughput_rounds=3, init_repeats=3, probe_runs=50, keras_runs=30, keras_min_seconds=0.2)
 
 
-def progress(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
-
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    text = text if len(text) <= 300 else text[:297] + "..."
-    return text if isinstance(exc, (ValueError, OSError, RuntimeError)) else f"{type(exc).__name__}: {text}"
-
-
-@contextmanager
-def no_gc() -> Iterator[None]:
-    """Python's garbage collector paused around timed loops (benchmark_model, in C++, has none)."""
-    enabled = gc.isenabled()
-    gc.collect()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def latency_stats(seconds: np.ndarray | list[float], unit: float = 1e6) -> dict[str, float]:
-    """mean/std/min/p50/p90/p99/max of durations in seconds, scaled by `unit` (µs by default)."""
-    t = np.asarray(seconds, dtype=np.float64) * unit
-    return {"mean": float(t.mean()), "std": float(t.std()), "min": float(t.min()),
-            "p50": float(np.percentile(t, 50)), "p90": float(np.percentile(t, 90)),
-            "p99": float(np.percentile(t, 99)), "max": float(t.max()), "runs": int(t.size)}
-
-
 # --------------------------------------------------------------------------------------------- models
-
-def assets_dir() -> Path:
-    return Path(str(resources.files("mnist_edge.edge_runtime") / "assets"))
-
 
 def default_models(cwd: Path | None = None) -> list[Path]:
     """Every shipped model (edge_runtime/assets/*.tflite), then ./models/*.tflite."""
@@ -255,7 +219,7 @@ def builtin_kernel_latency(interpreter_cls, path: Path, singles: list[np.ndarray
     except (TypeError, ValueError, RuntimeError) as exc:
         return {"error": f"built-in kernels only: {one_line(exc)}"}
     runs = max(50, cfg.runs // 5)
-    stats = latency_stats(time_invokes(interpreter, singles, cfg.warmup, runs))
+    stats = latency_stats(time_invokes(interpreter, singles, cfg.warmup, runs), 1e6)
     return {"p50_us": stats["p50"], "p99_us": stats["p99"], "runs": runs,
             "xnnpack_speedup": stats["p50"] / delegated["p50"]}
 
@@ -269,124 +233,6 @@ def quantized_inputs(classifier, images: np.ndarray) -> np.ndarray:
 
 # -------------------------------------------------------------------------------- subprocess probes
 
-# A fresh process that imports only numpy and the interpreter: its VmHWM is what running this one model
-# costs. Kept free of our packages so that nothing else is counted.
-RSS_PROBE = r"""
-import importlib, json, sys, time
-t0 = time.perf_counter()
-import numpy as np
-Interpreter = importlib.import_module(sys.argv[1]).Interpreter
-def status():
-    fields = {}
-    with open("/proc/self/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("VmHWM", "VmRSS"):
-                fields[key] = int(value.split()[0]) / 1024.0
-    return fields
-out = {"import_s": time.perf_counter() - t0, "after_import": status()}
-if len(sys.argv) > 2:
-    path, threads, runs, batch = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-    rng = np.random.default_rng(0)
-    def random_input(detail):
-        dtype = np.dtype(detail["dtype"])
-        if dtype.kind in "iu":
-            info = np.iinfo(dtype)
-            return rng.integers(info.min, info.max, size=detail["shape"], endpoint=True).astype(dtype)
-        return rng.random(detail["shape"]).astype(dtype)
-    start = time.perf_counter()
-    it = Interpreter(model_path=path, num_threads=threads)
-    it.allocate_tensors()
-    out["init_ms"] = (time.perf_counter() - start) * 1e3
-    inp, outp = it.get_input_details()[0], it.get_output_details()[0]["index"]
-    x = random_input(inp)
-    start = time.perf_counter()
-    it.set_tensor(inp["index"], x); it.invoke(); it.get_tensor(outp)
-    out["first_inference_ms"] = (time.perf_counter() - start) * 1e3
-    for _ in range(runs):
-        it.set_tensor(inp["index"], x); it.invoke(); it.get_tensor(outp)
-    out["after_batch1"] = status()
-    if batch > 1:
-        it.resize_tensor_input(inp["index"], [batch, *inp["shape"][1:]], strict=False)
-        it.allocate_tensors()
-        inp = it.get_input_details()[0]
-        x = random_input(inp)
-        for _ in range(max(3, runs // 10)):
-            it.set_tensor(inp["index"], x); it.invoke(); it.get_tensor(outp)
-        out["after_batched"] = status()
-        out["batch"] = batch
-print(json.dumps(out))
-"""
-
-# The same model in Keras, as a user would run it: eager model(x) per image and model.predict(batch).
-KERAS_PROBE = r"""
-import json, os, sys, time
-t0 = time.perf_counter()
-import numpy as np
-import keras
-import tensorflow as tf
-spec = json.loads(sys.argv[1])
-out = {"import_s": time.perf_counter() - t0, "tensorflow": tf.__version__, "keras": keras.__version__,
-       "keras_backend": keras.backend.backend(),
-       "tf_intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-       "tf_inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads()}
-start = time.perf_counter()
-from mnist_edge.train.models import register_custom_layers  # the CNN's StaticReshape
-register_custom_layers()
-model = keras.saving.load_model(spec["model"], compile=False)
-out["load_s"] = time.perf_counter() - start
-x = np.load(spec["images"]).astype(np.float32)
-singles = [np.ascontiguousarray(x[i:i + 1]) for i in range(len(x))]
-start = time.perf_counter()
-model(singles[0], training=False).numpy()
-out["first_call_ms"] = (time.perf_counter() - start) * 1e3
-for i in range(spec["warmup"]):
-    model(singles[i % len(singles)], training=False).numpy()
-times = []
-for i in range(spec["runs"]):
-    s = singles[i % len(singles)]
-    start = time.perf_counter()
-    model(s, training=False).numpy()
-    times.append(time.perf_counter() - start)
-out["eager_s"] = times
-out["predict"] = []
-for batch in spec["batch_sizes"]:
-    xb = np.ascontiguousarray(np.resize(x, (batch, *x.shape[1:])))
-    model.predict(xb, batch_size=batch, verbose=0)
-    model.predict(xb, batch_size=batch, verbose=0)
-    calls = []
-    while sum(calls) < spec["min_seconds"] or len(calls) < 3:
-        start = time.perf_counter()
-        model.predict(xb, batch_size=batch, verbose=0)
-        calls.append(time.perf_counter() - start)
-    out["predict"].append({"batch": batch, "calls_s": calls})
-with open("/proc/self/status") as f:
-    for line in f:
-        if line.startswith("VmHWM"):
-            out["hwm_mb"] = int(line.split()[1]) / 1024.0
-print(json.dumps(out))
-"""
-
-
-def _run_probe(code: str, args: list[str], timeout: float, env: dict | None = None,
-               what: str = "probe process") -> dict:
-    """Run a probe in a fresh interpreter; its last stdout line is JSON. Failures raise RuntimeError."""
-    try:
-        result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                                timeout=timeout, env=env)
-    except subprocess.TimeoutExpired:
-        raise RuntimeError(f"{what} timed out after {timeout:.0f} s") from None
-    if result.returncode != 0:
-        if result.returncode < 0:
-            raise RuntimeError(f"{what} was killed by signal {-result.returncode}")
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
-        raise RuntimeError(f"{what} failed (exit {result.returncode}): {lines[-1] if lines else 'no message'}")
-    try:
-        return json.loads(result.stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        raise RuntimeError(f"{what} printed no JSON: {result.stdout[-200:]!r}") from None
-
-
 def interpreter_module(backend_name: str) -> str:
     from mnist_edge.edge_runtime.backend import BACKENDS
 
@@ -395,13 +241,13 @@ def interpreter_module(backend_name: str) -> str:
 
 def baseline_rss(backend_name: str) -> dict:
     """Peak RSS of python + numpy + the interpreter module, with no model."""
-    probe = _run_probe(RSS_PROBE, [interpreter_module(backend_name)], timeout=120, what="baseline process")
+    probe = run_probe("rss_probe", [interpreter_module(backend_name)], timeout=120, what="baseline process")
     return {"hwm_mb": probe["after_import"]["VmHWM"], "import_s": probe["import_s"]}
 
 
 def model_rss(backend_name: str, path: Path, runs: int, batch: int) -> dict:
     """Peak RSS, init and first inference of a fresh process that loads and runs only this model."""
-    probe = _run_probe(RSS_PROBE, [interpreter_module(backend_name), str(path), "1", str(runs), str(batch)],
+    probe = run_probe("rss_probe", [interpreter_module(backend_name), str(path), "1", str(runs), str(batch)],
                        timeout=120, what="loading and running it in a fresh process")
     return {"hwm_mb": probe["after_batch1"]["VmHWM"],
             "hwm_batched_mb": probe.get("after_batched", probe["after_batch1"])["VmHWM"],
@@ -419,13 +265,13 @@ def keras_reference(keras_path: Path, images: np.ndarray, config: BenchConfig) -
                 "warmup": max(5, config.keras_runs // 10), "batch_sizes": list(config.batch_sizes),
                 "min_seconds": config.keras_min_seconds}
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3")}
-        probe = _run_probe(KERAS_PROBE, [json.dumps(spec)], timeout=600, env=env, what="Keras process")
+        probe = run_probe("keras_probe", [json.dumps(spec)], timeout=600, env=env, what="Keras process")
     predict = []
     for row in probe["predict"]:
         calls = np.asarray(row["calls_s"])
         predict.append({"batch": row["batch"], "images_per_s": row["batch"] * len(calls) / float(calls.sum()),
                         "call_ms_p50": float(np.median(calls)) * 1e3, "calls": int(calls.size)})
-    return {"model": str(keras_path), "eager_latency_us": latency_stats(probe["eager_s"]),
+    return {"model": str(keras_path), "eager_latency_us": latency_stats(probe["eager_s"], 1e6),
             "first_call_ms": probe["first_call_ms"], "predict": predict, "hwm_mb": probe["hwm_mb"],
             "import_s": probe["import_s"], "load_s": probe["load_s"],
             "versions": {"tensorflow": probe["tensorflow"], "keras": probe["keras"],
@@ -464,7 +310,7 @@ def measure_throughput(classifier, inputs: np.ndarray, threads: int, config: Ben
         points[batch].update(
             images_per_s=float(np.median(rates)), images_per_s_overall=batch * t.size / float(t.sum()),
             images_per_s_rounds=rates, image_us=1e6 / float(np.median(rates)),
-            invoke_us_p50=float(np.median(t)) * 1e6, invoke_us_p99=float(np.percentile(t, 99)) * 1e6,
+            invoke_us_p50=float(np.median(t)) * 1e6, invoke_us_p99=latency_stats(t, 1e6)["p99"],
             invokes=int(t.size), seconds=float(t.sum()), rounds=rounds)
     return list(points.values())
 
@@ -552,7 +398,7 @@ class ModelBench:
         row.update(measure_init(self.interpreter_cls, path, 1, singles[0], cfg.init_repeats))
         progress(f"{name}: per-image latency ({cfg.warmup} warm-up + {cfg.runs} timed runs)")
         times = time_invokes(classifier.interpreter_for(1), singles, cfg.warmup, cfg.runs)
-        row["latency_us"] = {**latency_stats(times), "warmup": cfg.warmup, "threads": 1, "batch": 1}
+        row["latency_us"] = {**latency_stats(times, 1e6), "warmup": cfg.warmup, "threads": 1, "batch": 1}
         row["builtin_kernels"] = builtin_kernel_latency(self.interpreter_cls, path, singles, cfg, row["latency_us"])
 
         progress(f"{name}: throughput at batch {list(cfg.batch_sizes)} × threads {list(cfg.threads)}")
@@ -572,187 +418,7 @@ class ModelBench:
                  f"RSS {memory['hwm_mb']:.1f} MB")
 
 
-# ----------------------------------------------------------------------------------------- machine
-
-def _cpuinfo() -> dict[str, str]:
-    """/proc/cpuinfo's fields, first occurrence of each (the first core's); empty where there is none."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return {}
-    fields: dict[str, str] = {}
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        if sep and key.strip() not in fields:
-            fields[key.strip()] = value.strip()
-    return fields
-
-
-def cpu_model() -> str:
-    fields = _cpuinfo()
-    for key in ("model name", "Model", "Hardware", "cpu model"):
-        if key in fields:
-            return fields[key]
-    return platform.processor() or platform.machine()
-
-
-# CPU features that decide TFLite kernel speed: x86 AVX2/FMA (XNNPACK float), AVX-512 and VNNI (int8 dot
-# products); ARM NEON ("asimd"), dot product ("asimddp": int8 on a Pi 5's Cortex-A76, not a Pi 4's A72),
-# int8 matrix multiply ("i8mm") and half-precision arithmetic ("asimdhp", "fphp").
-SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni",
-              "amx_int8", "neon", "asimd", "asimdhp", "fphp", "asimddp", "i8mm", "bf16", "sve")
-
-
-def cpu_features() -> dict:
-    """Family/model (x86) or implementer/part (ARM) and the SIMD flags the CPU reports."""
-    fields = _cpuinfo()
-    if not fields:
-        return {}
-    flags = set((fields.get("flags") or fields.get("Features") or "").split())
-    ident = {k: fields[k] for k in ("cpu family", "model", "stepping", "CPU implementer", "CPU part",
-                                    "CPU variant", "CPU revision") if k in fields}
-    return {"id": ident, "simd": [f for f in SIMD_FLAGS if f in flags]}
-
-
-def machine_info(backend_name: str, backend_version: str, command: list[str]) -> dict:
-    import cv2
-
-    try:
-        mem_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        mem_gb = None
-    env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS",
-                                      "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS") if k in os.environ}
-    return {
-        "cpu_model": cpu_model(), "cpu": cpu_features(), "cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "memory_gb": mem_gb, "machine": platform.machine(), "platform": platform.platform(),
-        "python": platform.python_version(), "numpy": np.__version__, "opencv": cv2.__version__,
-        "interpreter_backend": backend_name, "interpreter_version": backend_version,
-        "load_average_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "environment": env, "command": shlex.join(command), "cwd": os.getcwd(),
-    }
-
-
-# ----------------------------------------------------------------------------------------- targets
-
-def evaluate_targets(models: list[dict], pipeline: dict | None) -> list[dict]:
-    """The product's targets, each with the measured value and whether it is met (None: not measured)."""
-    targets = []
-    for row in models:
-        if row.get("status") != "ok":
-            continue
-        keras = row.get("keras")
-        if keras and "speedup_eager_p50" in keras:
-            targets.append({"target": f"{row['variant']}: LiteRT per-image ≥ 100× faster than Keras model(x)",
-                            "value": keras["speedup_eager_p50"], "unit": "×", "met": keras["speedup_eager_p50"] >= 100})
-        one = {p["batch"]: p["images_per_s"] for p in row.get("throughput", [])
-               if p["threads"] == 1 and "images_per_s" in p}
-        if 1 in one and len(one) > 1:
-            worst = min((v / one[1], b) for b, v in one.items() if b > 1)
-            targets.append({"target": f"{row['variant']}: batched img/s ≥ batch-1 img/s (threads 1, every batch)",
-                            "value": worst[0], "unit": f"× (worst: batch {worst[1]})", "met": worst[0] >= 1.0})
-    if pipeline and pipeline.get("status") == "ok":
-        batched = pipeline["modes"].get("batched", {})
-        if "frames_per_s" in batched:
-            targets.append({"target": "pipeline ≥ 300 frames/s (640×480, 1-6 digits, 1 thread)",
-                            "value": batched["frames_per_s"], "unit": "frames/s",
-                            "met": batched["frames_per_s"] >= 300})
-        cold = pipeline.get("cold_start", {})
-        if "median_s" in cold:
-            targets.append({"target": "cold start ≤ 1.5 s (launch → first JSON result)", "value": cold["median_s"],
-                            "unit": "s", "met": cold["median_s"] <= 1.5})
-        rss = pipeline.get("rss_mb")
-        if rss is not None:
-            targets.append({"target": "pipeline RSS ≤ 150 MB", "value": rss, "unit": "MB", "met": rss <= 150})
-    return targets
-
-
-# ------------------------------------------------------------------------------------------- a run
-
-def run_benchmarks(models: list[Path], config: BenchConfig, out_dir: Path, data_dir: str | None,
-                   command: list[str], pipeline: bool = True, pipeline_model: Path | None = None,
-                   pipeline_frames: int = 100, seed: int = 0) -> dict:
-    """Benchmark every model, Keras and the pipeline; return everything as one JSON-able dict."""
-    from mnist_edge.edge_runtime.backend import load_backend
-    from mnist_edge.train.mnist import load_test_split, normalize, resolve_data_dir
-
-    started = time.perf_counter()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    backend = load_backend(config.backend)
-    resolved = resolve_data_dir(data_dir)
-    if resolved is None:
-        raise FileNotFoundError("no MNIST test set: pass --data-dir DIR or set MNIST_DIR to a folder with "
-                                "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz")
-    x_test, y_test = load_test_split(resolved)
-    n = len(x_test) if config.test_images is None else min(config.test_images, len(x_test))
-    images, labels = normalize(x_test[:n]), y_test[:n].astype(np.int64)
-    results: dict[str, Any] = {
-        "schema": 1, "quick": config.quick, "config": asdict(config), "mnist": str(resolved),
-        "machine": machine_info(backend.name, backend.version, command),
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-    }
-    progress(f"{len(models)} model(s), {n} test images, backend {backend.name} {backend.version}"
-             + (" (quick mode)" if config.quick else ""))
-    try:
-        baseline = baseline_rss(backend.name)
-    except RuntimeError as exc:
-        baseline = {"error": one_line(exc)}
-    results["baseline_rss"] = baseline
-    bench = ModelBench(config, images, labels, backend.name, backend.interpreter_cls,
-                       baseline.get("hwm_mb"), paths=list(models))
-    rows = [bench.run(path, name) for path, name in zip(models, variant_names(models))]
-    results["models"] = rows
-    from mnist_edge.benchmarks.micro_bench import micro_rows  # TFLite Micro rows, when the micro extra is there
-
-    results["micro"] = micro_rows(rows, images, labels, 200 if config.quick else 1000)
-
-    results["keras"] = {}
-    if config.keras:
-        for keras_path in sorted({row["keras_model"] for row in rows if row.get("keras_model")}):
-            progress(f"Keras reference {keras_path} (TensorFlow subprocess)")
-            keras_started = time.perf_counter()
-            try:
-                results["keras"][keras_path] = keras_reference(Path(keras_path), images, config)
-            except Exception as exc:  # noqa: BLE001
-                results["keras"][keras_path] = {"model": keras_path, "error": one_line(exc)}
-                progress(f"Keras {keras_path}: FAILED: {one_line(exc)}")
-            results["keras"][keras_path]["bench_s"] = time.perf_counter() - keras_started
-        for row in rows:
-            ref = results["keras"].get(row.get("keras_model") or "")
-            if ref and "eager_latency_us" in ref and "latency_us" in row:
-                row["keras"] = _keras_comparison(row, ref)
-            elif ref:
-                row["keras"] = {"error": ref.get("error", "no measurement")}
-    if config.keras and results["keras"]:
-        results["machine"]["tensorflow"] = next((r["versions"]["tensorflow"] for r in results["keras"].values()
-                                                 if "versions" in r), None)
-        results["machine"]["keras"] = next((r["versions"]["keras"] for r in results["keras"].values()
-                                            if "versions" in r), None)
-
-    results["ratios"] = _twin_ratios(rows)
-    results["pipeline"] = None
-    if pipeline:
-        from mnist_edge.benchmarks.pipeline_bench import PipelineConfig, bench_pipeline, pick_pipeline_model
-
-        model = pipeline_model or pick_pipeline_model([Path(r["path"]) for r in rows if r["status"] == "ok"])
-        if model is None:
-            results["pipeline"] = {"status": "error", "error": "no working model to run the pipeline with"}
-        else:
-            pconfig = PipelineConfig(frames=pipeline_frames, seed=seed, backend=config.backend, quick=config.quick,
-                                     cold_runs=2 if config.quick else 3,
-                                     min_seconds=0.5 if config.quick else 3.0)
-            pipeline_started = time.perf_counter()
-            results["pipeline"] = bench_pipeline(Path(model), pconfig, out_dir, x_test, y_test)
-            results["pipeline"]["bench_s"] = time.perf_counter() - pipeline_started
-    results["targets"] = evaluate_targets(rows, results["pipeline"])
-    results["tensorflow_imported_in_bench_process"] = "tensorflow" in sys.modules
-    results["machine"]["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
-    results["duration_s"] = time.perf_counter() - started
-    return results
-
-
-def _keras_comparison(row: dict, ref: dict) -> dict:
+def keras_comparison(row: dict, ref: dict) -> dict:
     """LiteRT vs Keras for one variant: per-image p50 ratio, and throughput ratio at each batch size."""
     comparison = {"model": ref["model"], "eager_p50_us": ref["eager_latency_us"]["p50"],
                   "eager_p99_us": ref["eager_latency_us"]["p99"], "first_call_ms": ref["first_call_ms"],
@@ -771,7 +437,7 @@ def _keras_comparison(row: dict, ref: dict) -> dict:
     return comparison
 
 
-def _twin_ratios(rows: list[dict]) -> list[dict]:
+def twin_ratios(rows: list[dict]) -> list[dict]:
     """Each quantized variant against its float32 twin: size, latency and throughput ratios."""
     by_path = {str(Path(r["path"]).resolve()): r for r in rows if r.get("status") == "ok"}
     ratios = []

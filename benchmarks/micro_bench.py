@@ -1,5 +1,7 @@
 """TensorFlow Lite Micro as one more backend in `mnist-edge bench`: accuracy and per-image time.
 
+micro_rows is the "micro" entry of suite.SECTIONS; micro_table its table in report.REPORT_SECTIONS.
+
 The times are TFLM's portable reference kernels on this machine's CPU, one image per invoke as on a
 microcontroller. They are not microcontroller times (no CMSIS-NN/ESP-NN kernels, a desktop CPU and
 cache); they show what the MCU build computes and how much slower reference kernels are than LiteRT.
@@ -18,7 +20,8 @@ LABEL = "TFLite Micro reference kernels on this CPU (x86), not MCU time"
 
 def micro_rows(rows: list[dict], images: np.ndarray, labels: np.ndarray, max_images: int = MICRO_IMAGES) -> list[dict]:
     """One TFLM row per int8 variant that benchmarked fine; a variant TFLM cannot run is a row with its error."""
-    from mnist_edge.benchmarks.bench import latency_stats, one_line, progress
+    from mnist_edge.benchmarks.common import progress
+    from mnist_edge.cli import one_line
     from mnist_edge.convert.micro import MicroRunner, check_micro_model, load_tflm, measure_arena
 
     try:
@@ -28,6 +31,7 @@ def micro_rows(rows: list[dict], images: np.ndarray, labels: np.ndarray, max_ima
     from importlib.metadata import version
 
     from mnist_edge.edge_runtime.classifier import Classifier
+    from mnist_edge.edge_runtime.stats import latency_stats
 
     n = min(max_images, len(images))
     results = []
@@ -54,7 +58,7 @@ def micro_rows(rows: list[dict], images: np.ndarray, labels: np.ndarray, max_ima
             top = np.stack(outputs).argmax(axis=1)
             entry.update(accuracy=float(np.mean(top == labels[:n])),
                          agreement_with_litert=float(np.mean(top == classifier.run_quantized(x).argmax(axis=1))),
-                         latency_us=latency_stats(times), arena_bytes=arena.minimum_bytes)
+                         latency_us=latency_stats(times, 1e6), arena_bytes=arena.minimum_bytes)
             if "latency_us" in row:
                 entry["litert_p50_us"] = row["latency_us"]["p50"]
                 entry["slowdown_vs_litert_p50"] = entry["latency_us"]["p50"] / row["latency_us"]["p50"]
@@ -64,8 +68,8 @@ def micro_rows(rows: list[dict], images: np.ndarray, labels: np.ndarray, max_ima
     return results
 
 
-def micro_section(results: dict) -> list[str]:
-    """The report's TFLite Micro table (empty when the bench did not run it)."""
+def micro_table(results: dict) -> list[str]:
+    """The report's TFLite Micro table (report.REPORT_SECTIONS; empty when the bench did not run it)."""
     rows = results.get("micro") or []
     if not rows:
         return []
@@ -86,7 +90,7 @@ def micro_section(results: dict) -> list[str]:
         lines.append(f"| {r['variant']} | {r['backend']} | {r['accuracy'] * 100:.2f}% | "
                      f"{r['agreement_with_litert'] * 100:.2f}% | {lat['p50']:,.1f} | {lat['p99']:,.1f} | {ratio} | "
                      f"{r['arena_bytes']:,} |")
-    return lines + [""]
+    return lines
 
 
 def micro_summary(results: dict) -> list[str]:

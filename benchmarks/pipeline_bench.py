@@ -22,8 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from mnist_edge.benchmarks.bench import latency_stats, no_gc, one_line, progress
+from mnist_edge.benchmarks.common import no_gc, progress
+from mnist_edge.cli import one_line
 from mnist_edge.edge_runtime.pipeline import STAGES
+from mnist_edge.edge_runtime.stats import latency_stats
 
 
 @dataclass(frozen=True)
@@ -107,9 +109,8 @@ def decode_clip(clip: Path, gray: bool, passes: int = 3) -> tuple[list[np.ndarra
 def _mode_summary(latencies: list[dict], walls: list[float], decode_ms: list[float], digits: list[int]) -> dict:
     per_stage = {}
     for stage in STAGES:
-        values = np.asarray([lat[stage] for lat in latencies])
-        per_stage[stage] = {"p50": float(np.percentile(values, 50)), "p99": float(np.percentile(values, 99)),
-                            "mean": float(values.mean())}
+        stats = latency_stats([lat[stage] for lat in latencies])
+        per_stage[stage] = {"p50": stats["p50"], "p99": stats["p99"], "mean": stats["mean"]}
     seconds = float(np.sum(walls)) + float(np.sum(decode_ms)) / 1e3
     frames = len(latencies)
     return {"frames_per_s": frames / seconds, "frames_per_s_without_decode": frames / float(np.sum(walls)),
@@ -157,32 +158,14 @@ def measure_modes(model: Path, frames: list[np.ndarray], decode_ms: list[float],
     return modes
 
 
-# `mnist-edge ARGS` exactly as the console script runs it, plus an atexit hook that writes the process's
-# own peak RSS (VmHWM) to a file. The parent's wait4 ru_maxrss cannot be used: Linux charges the
-# pre-exec image of the fork (this benchmark process, with matplotlib and every model) to the child.
-RUN_WITH_PEAK_RSS = r"""
-import atexit, sys
-report = sys.argv[1]
-def write_peak():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM"):
-                with open(report, "w") as out:
-                    out.write(line.split()[1])
-atexit.register(write_peak)
-sys.argv = ["mnist-edge", *sys.argv[2:]]
-from mnist_edge.cli import main
-sys.exit(main())
-"""
-
-
 def _spawn(args: list[str], timeout: float = 300.0) -> dict:
     """Launch `mnist-edge ARGS`; seconds to its first stdout line, wall time, lines and peak RSS (MB)."""
     with tempfile.TemporaryDirectory(prefix="mnist-edge-bench-") as tmp:
         peak_path, err_path = Path(tmp) / "vmhwm", Path(tmp) / "stderr"
         with open(err_path, "w") as stderr:
             start = time.perf_counter()
-            process = subprocess.Popen([sys.executable, "-c", RUN_WITH_PEAK_RSS, str(peak_path), *args],
+            process = subprocess.Popen([sys.executable, "-m", "mnist_edge.benchmarks.peak_rss_run", str(peak_path),
+                                        *args],
                                        stdout=subprocess.PIPE, stderr=stderr, text=True)
             watchdog = threading.Timer(timeout, process.kill)  # a hung run must not hang the benchmark
             watchdog.start()
@@ -219,7 +202,8 @@ def cold_start(model: Path, clip: Path, runs: int) -> dict:
             "runs_s": [round(f, 4) for f in firsts], "rss_mb": float(max(s["rss_mb"] for s in samples)),
             "command": " ".join(["mnist-edge", "run", "--source", "CLIP", "--model", str(model),
                                  "--max-frames", "1", "--json"]),
-            "note": "launched as python -c <the console script's main + a VmHWM hook at exit>"}
+            "note": "launched as python -m mnist_edge.benchmarks.peak_rss_run (the console script's main + a "
+                    "VmHWM hook at exit)"}
 
 
 def whole_clip_run(model: Path, clip: Path) -> dict:
@@ -247,8 +231,8 @@ def bench_pipeline(model: Path, config: PipelineConfig, out_dir: Path, x_test: n
         # As `mnist-edge run --json` reads it: Motion-JPEG straight to gray. In colour (what --save and
         # --serve need) for reference.
         frames, decode_ms, result["decode_gray"] = decode_clip(clip, gray=True)
-        result["decode_ms"] = latency_stats(np.asarray(decode_ms) / 1e3, unit=1e3)
-        result["decode_colour_ms"] = latency_stats(np.asarray(decode_clip(clip, gray=False)[1]) / 1e3, unit=1e3)
+        result["decode_ms"] = latency_stats(decode_ms)
+        result["decode_colour_ms"] = latency_stats(decode_clip(clip, gray=False)[1])
         progress(f"pipeline: {model.name} on {len(frames)} frames, batched vs per digit "
                  f"(≥ {config.min_seconds:g} s each)")
         result["modes"] = measure_modes(model, frames, decode_ms, config)

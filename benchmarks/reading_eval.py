@@ -34,6 +34,7 @@ import numpy as np
 from mnist_edge.benchmarks.camera_synth import read_dataset
 from mnist_edge.edge_runtime.detect import DetectConfig, find_digits
 from mnist_edge.edge_runtime.grouping import group_numbers
+from mnist_edge.edge_runtime.stats import latency_stats
 
 Box = Sequence[int]
 
@@ -108,12 +109,23 @@ def score_frame(truth: dict[str, Any], boxes: Sequence[Box], numbers: Sequence[S
                        len(match), correct, len(boxes) - len(match))
 
 
+def score_result(truth: dict[str, Any], result, iou_threshold: float = 0.5) -> FrameResult:
+    """Score a reader's pipeline.FrameResult (accepted digits, grouped into numbers) against a frame's truth."""
+    kept = [d.box for d in result.digits]
+    labels = [d.digit for d in result.digits]
+    groups, start = [], 0
+    for number in result.numbers:  # result.digits is in reading order, number by number
+        groups.append(list(range(start, start + len(number.digits))))
+        start += len(number.digits)
+    return score_frame(truth, kept, groups, labels, iou_threshold)
+
+
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
-    a = np.asarray(values, dtype=np.float64) * 1000.0
-    if a.size == 0:
+    """Seconds → the p50/p90/p99/mean in ms, as reading_eval.json has them."""
+    if len(values) == 0:
         return {}
-    return {"p50_ms": float(np.percentile(a, 50)), "p90_ms": float(np.percentile(a, 90)),
-            "p99_ms": float(np.percentile(a, 99)), "mean_ms": float(a.mean())}
+    stats = latency_stats(values, 1e3)
+    return {f"{key}_ms": stats[key] for key in ("p50", "p90", "p99", "mean")}
 
 
 @dataclass(frozen=True)
@@ -177,12 +189,7 @@ def evaluate_frames(frames: Iterable[tuple[np.ndarray, dict[str, Any]]], model_p
         t_read.append(time.perf_counter() - t0)
         t_classify.append((result.latency_ms["inference"] + result.latency_ms["postprocess"]) / 1000.0)
         kept = [d.box for d in result.digits]
-        labels = [d.digit for d in result.digits]
-        groups, start = [], 0
-        for number in result.numbers:  # result.digits is in reading order, number by number
-            groups.append(list(range(start, start + len(number.digits))))
-            start += len(number.digits)
-        r = score_frame(truth, kept, groups, labels, iou_threshold)
+        r = score_result(truth, result, iou_threshold)
         read.append(ReadScore(truth.get("class", "classic"), r, len(kept)))
         if r.numbers_read < r.numbers_true or r.extra_numbers or len(kept) > r.digits_correct:
             failures.append(name)

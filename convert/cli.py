@@ -5,6 +5,7 @@ import sys
 
 
 def add_parser(subparsers) -> None:
+    from mnist_edge.cli import at_least
     from mnist_edge.convert import QUANT_MODES
 
     p = subparsers.add_parser("convert", help="convert a .keras model to TFLite (float32/float16/dynamic/int8)",
@@ -15,7 +16,7 @@ def add_parser(subparsers) -> None:
                    help="variants to write (default: all)")
     p.add_argument("--out", default="models", help="output folder (default: models)")
     p.add_argument("--data-dir", default=None, help="MNIST folder (default: $MNIST_DIR, Keras' cache)")
-    p.add_argument("--calibration-samples", type=int, default=1000,
+    p.add_argument("--calibration-samples", type=at_least(10), default=1000,
                    help="int8: balanced MNIST training images for calibration (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="picks the calibration images (default: 0)")
     p.add_argument("--json", action="store_true", help="print the reports as JSON lines instead of a table")
@@ -25,6 +26,10 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     import json
 
+    from mnist_edge.edge_runtime.native_log import quiet_native_stderr
+
+    with quiet_native_stderr():  # TensorFlow's start-up lines (oneDNN, CUDA probing) are not for the user
+        import tensorflow  # noqa: F401 - and without the train extra, fail here with the pip command
     from mnist_edge.convert.converter import convert_and_verify, load_keras_model
     from mnist_edge.train.mnist import load_mnist
 

@@ -13,6 +13,7 @@ import numpy as np
 from mnist_edge.train.mnist import balanced_subset, normalize
 
 from mnist_edge.convert import QUANT_MODES
+from mnist_edge.edge_runtime.native_log import quiet_native_stderr
 FLOAT_MODES = ("float32", "float16")  # outputs comparable to Keras' logits to within rounding
 
 # What every model of this project expects; the runtime reads it from the sidecar JSON.
@@ -174,8 +175,10 @@ def convert_and_verify(keras_path: str | Path, quants: list[str], out_dir: str |
             calibration = representative_images(x_train, y_train, calibration_samples, seed)
         start = time.perf_counter()
         try:
-            # The converter prints its SavedModel signature with print(); results own stdout.
-            with contextlib.redirect_stdout(sys.stderr):
+            # The converter prints its SavedModel signature with print(), absl lines and "fully_quantize: …"
+            # from C++, and a UserWarning for int8: none of it is for the user (`-v` shows it); a failure
+            # is reported from its exception.
+            with quiet_native_stderr(keep=lambda line: False), contextlib.redirect_stdout(sys.stderr):
                 content = convert(model, config, calibration)
         except Exception as exc:  # noqa: BLE001 - one failed variant must not stop the others
             reports.append({"variant": stem, "quant": quant, "error": f"{type(exc).__name__}: {exc}"})

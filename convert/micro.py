@@ -296,23 +296,17 @@ class Parity:
         return self.top1_identical == self.top1_identical_xnnpack == self.images and self.within_1_lsb
 
 
-def subset_path() -> Path:
-    """The committed 300-digit MNIST test subset (30 per digit), wherever this checkout keeps it."""
-    here = Path(__file__).resolve()
-    candidates = [here.parents[1] / "edge_runtime" / "assets" / "mnist_test_subset.npz",
-                  here.parents[1] / "tests" / "data" / "mnist_test_subset.npz"]
-    for path in candidates:
-        if path.is_file():
-            return path
-    raise FileNotFoundError("the MNIST test subset (tests/data/mnist_test_subset.npz) is not in this install; "
-                            "pass --images FILE.npz with uint8 'images' (N, 28, 28) and 'labels'")
-
-
 def load_images(path: str | Path | None = None):
-    """(uint8 images (N, 28, 28), labels (N,), source) from an .npz; default: the committed test subset."""
+    """(uint8 images (N, 28, 28), labels (N,), source) from an .npz; default: the 300 MNIST test digits
+    shipped in mnist_edge.benchmarks (always installed with mnist-edge)."""
     import numpy as np
 
-    path = Path(path) if path is not None else subset_path()
+    if path is None:
+        from mnist_edge.benchmarks.subset import load_subset, subset_path
+
+        images, labels, _ = load_subset()
+        return images, labels.astype(np.int64), _display(subset_path())
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"image file not found: {path}")
     try:

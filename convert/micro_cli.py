@@ -20,7 +20,7 @@ def add_parser(subparsers) -> None:
                    help=f"boards for the fit table: {', '.join(BOARD_KEYS)} (default: all)")
     p.add_argument("--images", default=None, metavar="NPZ",
                    help="digits for the parity check: .npz with uint8 'images' (N, 28, 28) and 'labels' "
-                   "(default: the committed 300-digit MNIST test subset)")
+                   "(default: the 300 MNIST test digits shipped with mnist-edge)")
     p.add_argument("--source-ext", choices=("cc", "cpp"), default="cc",
                    help="extension of the model source (default: cc; Arduino sketch folders compile .cpp)")
     p.add_argument("--json", action="store_true", help="print micro_report.json instead of the summary")

@@ -1,30 +1,25 @@
-"""The `mnist-edge run` loop: source → DigitReader → JSON / video / window / web view, and a summary."""
+"""The `mnist-edge run` loop: source → DigitReader → sinks (edge_runtime/sinks), and a summary."""
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 
-import numpy as np
+from mnist_edge.edge_runtime.sinks import Delivery, Sink, StopRun
 
 log = logging.getLogger("mnist_edge")
 
-FOLDER_FPS = 2.0  # --serve pace for image folders, which have no frame rate of their own
+FOLDER_FPS = 2.0  # pace for image folders when a person watches (--serve); they have no frame rate of their own
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    model: str | None = None          # .tflite path; None: the shipped int8 CNN
+    model: str | None = None          # .tflite path; None or "auto": the faster shipped CNN twin
     source: str | None = None         # None: the shipped sample clip
-    json: bool = False                # JSON lines on stdout instead of text
-    save: str | None = None           # annotated video path
-    show: bool = False                # OpenCV window
-    serve: tuple[str, int] | None = None  # web view address
     loop: bool = False                # replay finite sources
     max_frames: int | None = None
     min_confidence: float = 0.5
@@ -38,39 +33,75 @@ class RunOptions:
     fps: float | None = None
 
 
-def percentile_summary(values: list[float]) -> dict[str, float]:
-    if not values:
-        return {"p50": 0.0, "p99": 0.0}
-    array = np.asarray(values)
-    return {"p50": float(np.percentile(array, 50)), "p99": float(np.percentile(array, 99))}
+def configure_logging() -> None:
+    """Warnings and progress to stderr as `mnist-edge: LEVEL: message` (once; later calls do nothing)."""
+    logging.basicConfig(level=logging.INFO, format="mnist-edge: %(levelname)s: %(message)s", stream=sys.stderr)
 
 
-def _video_writer(path: str, fps: float, size: tuple[int, int]):
-    import cv2
+class _Stats:
+    """What the closing summary reports: counts and per-stage latencies."""
 
-    suffix = Path(path).suffix.lower()
-    fourcc = {".mp4": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}.get(suffix)
-    if fourcc is None:
-        raise ValueError(f"--save {path}: use a .mp4 or .avi file name")
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*fourcc), fps, size)
-    if not writer.isOpened():
-        raise OSError(f"--save {path}: OpenCV cannot write {suffix} here (codec {fourcc})")
-    return writer
+    def __init__(self, stages: Sequence[str]):
+        self.times: dict[str, list[float]] = {stage: [] for stage in stages}
+        self.frames = self.digits = self.errors = 0
+        self.started = time.perf_counter()
+        self.elapsed: float | None = None
+
+    def add(self, result) -> None:
+        self.frames += 1
+        self.digits += len(result.digits)
+        for stage, values in self.times.items():
+            values.append(result.latency_ms[stage])
+
+    def stop(self) -> None:
+        if self.elapsed is None:
+            self.elapsed = time.perf_counter() - self.started
+
+    def line(self, skipped: int, sink_notes: list[str]) -> str:
+        from mnist_edge.edge_runtime.stats import latency_stats
+
+        summaries = {stage: latency_stats(values) for stage, values in self.times.items()}
+        stage_text = ", ".join(f"{stage} {s['p50']:.2f}/{s['p99']:.2f}" for stage, s in summaries.items())
+        elapsed = self.elapsed or 0.0
+        notes = [f"{skipped} unreadable files or frames skipped"] if skipped else []
+        notes += [f"{self.errors} frames failed"] if self.errors else []
+        return (f"mnist-edge: {self.frames} frames, {self.digits} digits in {elapsed:.2f} s "
+                f"({self.frames / elapsed if elapsed > 0 else 0:.1f} FPS incl. output); "
+                f"ms p50/p99: {stage_text}" + "".join(f"; {note}" for note in notes + sink_notes))
 
 
-def _window_available() -> bool:
-    import os
+class _FrameRate:
+    """Frames delivered per second (what a viewer sees), not 1000 / processing time; smoothed."""
 
-    import cv2
+    def __init__(self):
+        self.value: float | None = None
+        self._last: float | None = None
 
-    # Debian's Qt build of OpenCV aborts the process (no cv2.error) when there is no display.
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return False
-    try:
-        cv2.namedWindow("mnist-edge", cv2.WINDOW_NORMAL)
-        return True
-    except cv2.error:
-        return False
+    def tick(self) -> float | None:
+        now = time.perf_counter()
+        if self._last is not None and now > self._last:
+            instant = 1.0 / (now - self._last)
+            self.value = instant if self.value is None else 0.9 * self.value + 0.1 * instant
+        self._last = now
+        return self.value
+
+
+class _Pacer:
+    """Sleeps so that frames come `period` seconds apart (None: no pacing); never catches up in bursts."""
+
+    def __init__(self, period: float | None):
+        self.period = period
+        self._due = time.perf_counter()
+
+    def wait(self) -> None:
+        if not self.period:
+            return
+        self._due += self.period
+        delay = self._due - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        else:
+            self._due = time.perf_counter()
 
 
 def _sigterm_as_interrupt() -> None:
@@ -83,118 +114,94 @@ def _sigterm_as_interrupt() -> None:
         pass
 
 
-def run_pipeline(options: RunOptions) -> int:
-    """Run the pipeline over a source until it ends, --max-frames, or Ctrl+C; return the exit code."""
+def _deliver_frames(source, reader, sinks: Sequence[Sink], options: RunOptions, stats: _Stats,
+                    announce: str | None = None) -> None:
+    """Read, process and deliver frames; `announce` goes to stderr once the first frame was read, so that a
+    bad source or --roi stays one error line (README: exit codes)."""
     import cv2
 
-    from mnist_edge.edge_runtime.annotate import annotate
-    from mnist_edge.edge_runtime.pipeline import STAGES, DigitReader, rotate_frame, sample_clip
+    from mnist_edge.edge_runtime.detect import RoiOutsideFrame
+    from mnist_edge.edge_runtime.pipeline import rotate_frame
+
+    rate = _FrameRate()
+    # A person watching a finite source sees it at its own rate; everything else runs as fast as it can.
+    watched = any(sink.realtime for sink in sinks) and not source.live
+    pacer = _Pacer(1.0 / (source.fps or FOLDER_FPS) if watched else None)
+    for frame in source.frames():
+        if options.max_frames is not None and stats.frames >= options.max_frames:
+            return
+        if options.rotate:  # the reader, the drawing and every sink see the frame upright
+            frame = replace(frame, image=rotate_frame(frame.image, options.rotate))
+        try:
+            result = reader.process(frame.image, frame.index, frame.source, frame.read_ms)
+        except RoiOutsideFrame:
+            raise  # the command line is wrong, not this frame: one error line, exit 1
+        except (ValueError, cv2.error) as exc:
+            stats.errors += 1
+            log.warning("frame %d (%s) skipped: %s", frame.index, frame.source, exc)
+            continue
+        stats.add(result)
+        if announce:
+            print(announce, file=sys.stderr)
+            announce = None
+        delivery = Delivery(frame, result, rate.tick(), source.fps)
+        try:
+            for sink in sinks:
+                sink.write(delivery)
+        except StopRun:
+            return
+        pacer.wait()
+
+
+def run_pipeline(options: RunOptions, sinks: Sequence[Sink] = ()) -> int:
+    """Run the pipeline over a source into `sinks` (default: text lines on stdout) until the source ends,
+    --max-frames, or Ctrl+C; closes the sinks; returns the exit code."""
+    import cv2
+
+    from mnist_edge.edge_runtime.pipeline import STAGES, DigitReader, sample_clip
+    from mnist_edge.edge_runtime.sinks.text import TextSink
     from mnist_edge.edge_runtime.sources import CaptureSettings, open_source
 
-    logging.basicConfig(level=logging.INFO, format="mnist-edge: %(levelname)s: %(message)s", stream=sys.stderr)
-    cv2.setNumThreads(options.threads)
-    reader = DigitReader(options.model, options.backend, options.threads, options.min_confidence,
-                         options.roi, options.batched)
-    source_spec = options.source if options.source is not None else str(sample_clip())
-    settings = CaptureSettings(options.width, options.height, options.fps)
-    # Detection reads gray; only the annotated outputs need colour.
-    gray = not (options.save or options.show or options.serve)
-    source = open_source(source_spec, settings, loop=options.loop, gray=gray)
-    _sigterm_as_interrupt()
-
-    show = options.show and _window_available()
-    if options.show and not show:
-        log.warning("--show needs OpenCV with GUI support and a display (opencv-python-headless has none); "
-                    "use --serve PORT to watch in a browser, or --save OUT.mp4")
-    times: dict[str, list[float]] = {stage: [] for stage in STAGES}
-    frames = digits = errors = 0
-    writer = view = None
-    started = time.perf_counter()
-    elapsed = None
-    fps_smoothed = last_frame_at = None
-    # A web view of a finite source plays it at its own rate (folders: FOLDER_FPS) so that it can be
-    # watched; everything else runs as fast as it can.
-    pace = 1.0 / (source.fps or FOLDER_FPS) if (options.serve and not source.live) else None
+    configure_logging()
+    sinks = list(sinks) or [TextSink()]
+    stats = _Stats(STAGES)
     with ExitStack() as cleanup:
-        cleanup.callback(source.close)
-        if options.serve:
-            from mnist_edge.edge_runtime.webview import WebView
+        for sink in sinks:
+            cleanup.callback(sink.close)
+        cv2.setNumThreads(options.threads)
+        model, announce = options.model, None
+        if model is None or model == "auto":
+            from mnist_edge.edge_runtime.model_choice import choose_model
 
-            view = WebView(*options.serve)
-            cleanup.callback(view.close)
-            log.info("web view on %s", view.url)
+            choice = choose_model(options.backend, options.threads)
+            model, announce = str(choice.path), f"mnist-edge run: {choice.describe()}"
+        reader = DigitReader(model, options.backend, options.threads, options.min_confidence,
+                             options.roi, options.batched)
+        source_spec = options.source if options.source is not None else str(sample_clip())
+        settings = CaptureSettings(options.width, options.height, options.fps)
+        # Detection reads gray; only sinks that draw on the frame need colour (Motion-JPEG: 2x faster in gray).
+        gray = not any(sink.needs_color for sink in sinks)
+        source = open_source(source_spec, settings, loop=options.loop, gray=gray)
+        cleanup.callback(source.close)
+        _sigterm_as_interrupt()
+        stats.started = time.perf_counter()
         try:
-            next_due = time.perf_counter()
-            for frame in source.frames():
-                if options.max_frames is not None and frames >= options.max_frames:
-                    break
-                image = rotate_frame(frame.image, options.rotate)  # everything downstream sees it upright
-                try:
-                    result = reader.process(image, frame.index, frame.source, frame.read_ms)
-                except (ValueError, cv2.error) as exc:
-                    errors += 1
-                    log.warning("frame %d (%s) skipped: %s", frame.index, frame.source, exc)
-                    continue
-                frames += 1
-                digits += len(result.digits)
-                for stage in STAGES:
-                    times[stage].append(result.latency_ms[stage])
-                # Frames delivered per second (what a viewer sees), not 1000 / processing time.
-                now = time.perf_counter()
-                if last_frame_at is not None and now > last_frame_at:
-                    instant = 1.0 / (now - last_frame_at)
-                    fps_smoothed = instant if fps_smoothed is None else 0.9 * fps_smoothed + 0.1 * instant
-                last_frame_at = now
-                if options.json:
-                    print(json.dumps(result.to_json()), flush=True)
-                else:
-                    numbers = " ".join(n.text for n in result.numbers) or "-"
-                    print(f"{frame.index}\t{frame.source}\t{numbers}", flush=True)
-                if options.save or show or view:
-                    canvas = annotate(image, result, fps_smoothed)
-                    if options.save:
-                        if writer is None:
-                            writer_size = canvas.shape[1::-1]
-                            writer = _video_writer(options.save, source.fps or 10.0, writer_size)
-                            cleanup.callback(writer.release)
-                        # A video has one frame size; folders may mix sizes.
-                        if canvas.shape[1::-1] != writer_size:
-                            canvas = cv2.resize(canvas, writer_size, interpolation=cv2.INTER_AREA)
-                        writer.write(canvas)
-                    if show:
-                        cv2.imshow("mnist-edge", canvas)
-                        if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
-                            break
-                    if view:
-                        view.publish(canvas, result.to_json())
-                if pace:
-                    next_due += pace
-                    delay = next_due - time.perf_counter()
-                    if delay > 0:
-                        time.sleep(delay)
-                    else:
-                        next_due = time.perf_counter()
-            elapsed = time.perf_counter() - started
-            if view and not options.loop:
+            _deliver_frames(source, reader, sinks, options, stats, announce)
+            stats.stop()
+            if any(sink.holds_last_frame for sink in sinks) and not options.loop:
                 log.info("source ended; the web view keeps the last frame until Ctrl+C")
                 while True:
                     time.sleep(3600)
         except KeyboardInterrupt:
             log.info("stopped")
-        finally:
-            if show:
-                cv2.destroyAllWindows()
-    if elapsed is None:  # stopped by Ctrl+C or SIGTERM before the source ended
-        elapsed = time.perf_counter() - started
-    skipped = getattr(source, "skipped", 0)
-    summaries = {stage: percentile_summary(times[stage]) for stage in STAGES}
-    stage_text = ", ".join(f"{stage} {summaries[stage]['p50']:.2f}/{summaries[stage]['p99']:.2f}" for stage in STAGES)
-    print(f"mnist-edge: {frames} frames, {digits} digits in {elapsed:.2f} s "
-          f"({frames / elapsed if elapsed > 0 else 0:.1f} FPS incl. output); "
-          f"ms p50/p99: {stage_text}"
-          + (f"; {skipped} unreadable files or frames skipped" if skipped else "")
-          + (f"; {errors} frames failed" if errors else ""), file=sys.stderr)
-    if frames == 0 and (skipped or errors):
+        stats.stop()
+    return _report(stats, getattr(source, "skipped", 0), sinks)
+
+
+def _report(stats: _Stats, skipped: int, sinks: Sequence[Sink]) -> int:
+    """Print the closing summary (after the sinks closed, so theirs is final); return the exit code."""
+    print(stats.line(skipped, [note for note in (sink.summary() for sink in sinks) if note]), file=sys.stderr)
+    if stats.frames == 0 and (skipped or stats.errors):
         print("mnist-edge run: error: no frame could be processed", file=sys.stderr)
         return 1
     return 0

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_edge.edge_runtime.backend import load_backend
+from mnist_edge.edge_runtime.native_log import quiet_native_stderr
 from mnist_edge.edge_runtime.tflite_check import check_tflite
 
 # A frame's digits run in one invoke at their exact count (one interpreter allocated per count
@@ -30,6 +31,27 @@ class ModelMetadata:
     output: str = "logits"            # "logits" (softmax applied here) or "probabilities"
     polarity: str = "white_on_black"  # MNIST: bright digit on a black background
     source: dict = field(default_factory=dict)  # the model the file was converted from, for reports
+
+
+def assets_dir() -> Path:
+    """The folder of the models and sample clip shipped inside the package (edge_runtime/assets)."""
+    from importlib import resources
+
+    return Path(str(resources.files("mnist_edge.edge_runtime") / "assets"))
+
+
+def resolve_model(model_path: str | Path) -> Path:
+    """`model_path` if it is a file; else a bare name of a shipped model (`cnn_int8.tflite` or `cnn_int8`)
+    is that model in the package; else FileNotFoundError naming the shipped ones."""
+    path = Path(model_path)
+    if path.is_file():
+        return path
+    if path.parent == Path("."):
+        shipped = assets_dir() / (path.name if path.suffix == ".tflite" else f"{path.name}.tflite")
+        if shipped.is_file():
+            return shipped
+    names = ", ".join(p.stem for p in sorted(assets_dir().glob("*.tflite")))
+    raise FileNotFoundError(f"model not found: {model_path} (not a file, nor a shipped model: {names})")
 
 
 def metadata_path(model_path: str | Path) -> Path:
@@ -95,13 +117,11 @@ class Classifier:
 
     def __init__(self, model_path: str | Path, backend: str = "auto", threads: int = 1,
                  max_batch: int = MAX_BATCH, default_delegate: bool = True):
-        self.model_path = Path(model_path)
+        self.model_path = resolve_model(model_path)
         # False: TFLite's built-in kernels only, without the default XNNPACK delegate. TFLite Micro's
         # reference kernels match these to 1 LSB; XNNPACK's int8 rounding differs by up to 2 LSB
         # (convert/micro.py's parity check measures both).
         self.default_delegate = default_delegate
-        if not self.model_path.is_file():
-            raise FileNotFoundError(f"model not found: {self.model_path}")
         if threads < 1:
             raise ValueError(f"--threads must be at least 1, got {threads}")
         self.backend = load_backend(backend)
@@ -161,9 +181,10 @@ class Classifier:
                 raise ValueError(f"backend {self.backend.name} cannot turn its default delegate off")
             options["experimental_op_resolver_type"] = module.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
         try:
-            interpreter = self.backend.interpreter_cls(model_content=self._model_bytes,
-                                                       num_threads=self.threads, **options)
-            interpreter.allocate_tensors()
+            with quiet_native_stderr():  # LiteRT's "INFO: Created ... XNNPACK delegate" line
+                interpreter = self.backend.interpreter_cls(model_content=self._model_bytes,
+                                                           num_threads=self.threads, **options)
+                interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ValueError(f"{self.model_path}: not a valid TFLite model ({str(exc).splitlines()[0]})") from None
         return interpreter
@@ -174,7 +195,8 @@ class Classifier:
         if interpreter is None:
             interpreter = self._new_interpreter()
             interpreter.resize_tensor_input(self._input_index, [batch, *self.input_shape], strict=False)
-            interpreter.allocate_tensors()
+            with quiet_native_stderr():
+                interpreter.allocate_tensors()
             self._interpreters[batch] = interpreter
         return interpreter
 

@@ -430,6 +430,10 @@ def find_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     return locate_digits(frame, config, roi).prepare()
 
 
+class RoiOutsideFrame(ValueError):
+    """The region of interest does not overlap the frame: a wrong --roi, not a bad frame."""
+
+
 def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
                   roi: tuple[int, int, int, int] | None = None) -> Marks:
     """Steps 1-6 of the module docstring: the digit-shaped marks in `frame`, not yet cut out."""
@@ -447,7 +451,8 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
         x0, y0 = max(0, rx), max(0, ry)
         x1, y1 = min(img.shape[1], rx + rw), min(img.shape[0], ry + rh)
         if x1 <= x0 or y1 <= y0:
-            return nothing
+            raise RoiOutsideFrame(f"--roi {rx},{ry},{rw},{rh} lies entirely outside the "
+                                  f"{img.shape[1]}x{img.shape[0]} frame")
         inside = (x0, y0, x1, y1)
         # Some context around a tight ROI: the paper's noise level is measured on paper, and a digit
         # is judged whole. Digits are kept if their centre lies in the ROI.

@@ -4,13 +4,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from mnist_edge.edge_runtime.classifier import Classifier
+from mnist_edge.edge_runtime.classifier import Classifier, assets_dir
 from mnist_edge.edge_runtime.detect import DetectConfig, locate_digits
 from mnist_edge.edge_runtime.grouping import group_numbers, union_box
 
@@ -58,7 +57,7 @@ class FrameResult:
 
 def shipped_model(name: str = "cnn_int8") -> Path:
     """Path of a model shipped inside the package (edge_runtime/assets)."""
-    path = Path(str(resources.files("mnist_edge.edge_runtime") / "assets" / f"{name}.tflite"))
+    path = assets_dir() / f"{name}.tflite"
     if not path.is_file():
         raise FileNotFoundError(f"shipped model {name!r} is missing from {path.parent}; reinstall mnist-edge")
     return path
@@ -77,7 +76,7 @@ def rotate_frame(frame: np.ndarray, degrees: int) -> np.ndarray:
 
 def sample_clip() -> Path:
     """The short sample clip shipped with the package (the default --source)."""
-    return Path(str(resources.files("mnist_edge.edge_runtime") / "assets" / "sample.avi"))
+    return assets_dir() / "sample.avi"
 
 
 def _outside_text(boxes: list, accepted: list[int], not_digit: np.ndarray) -> list[int]:
@@ -111,7 +110,7 @@ class DigitReader:
     turned frame's pixels. A model with an eleventh class, "not a digit" (the shipped CNN), rejects the
     candidates it puts there: letters, pieces of digits, rulings, smudges.
     """
-    model_path: str | Path | None = None   # default: the shipped int8 CNN
+    model_path: str | Path | None = None   # None or "auto": the faster shipped CNN twin here (model_choice)
     backend: str = "auto"
     threads: int = 1
     min_confidence: float = 0.5            # candidates below this are rejected as non-digits
@@ -125,7 +124,14 @@ class DigitReader:
             raise ValueError(f"--min-confidence must be in [0, 1], got {self.min_confidence}")
         if self.rotate not in ROTATIONS:
             raise ValueError(f"--rotate must be one of 0, 90, 180, 270, got {self.rotate}")
-        self.classifier = Classifier(self.model_path or shipped_model(), self.backend, self.threads)
+        model = self.model_path
+        if model is None or str(model) == "auto":
+            from mnist_edge.edge_runtime.model_choice import choose_model
+
+            choice = choose_model(self.backend, self.threads)
+            log.info("%s", choice.describe())
+            model = choice.path
+        self.classifier = Classifier(model, self.backend, self.threads)
         # Classes that are digits, by label: "0".."9"; anything else (NOT_A_DIGIT) is a rejection.
         self._digit_of = np.array([int(label) if label.isdigit() else -1 for label in self.classifier.labels])
         if not self.classifier.has_metadata:

@@ -27,7 +27,7 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".p
 class Frame:
     index: int          # 0-based position in the stream (frames dropped by a live source are not counted)
     image: np.ndarray   # as decoded: gray, BGR or BGRA; 8- or 16-bit
-    source: str         # the image's file name for folders and globs, else the source string
+    source: str         # file name for images and videos (sample.avi), else the spec (0, /dev/video0, picamera)
     timestamp: float    # time.monotonic() when the frame was captured or read
     read_ms: float = 0.0  # time spent decoding/reading this frame
 
@@ -149,6 +149,7 @@ class VideoFileSource:
 
     def __init__(self, path: str, loop: bool = False, gray: bool = False):
         self.path, self.loop = path, loop
+        self.name = Path(path).name  # each Frame's `source`, as for image files
         self.skipped = 0
         capture = cv2.VideoCapture(path)
         try:
@@ -192,7 +193,7 @@ class VideoFileSource:
                         log.warning("%s: frame %d skipped: corrupt JPEG data", self.path, position - 1)
                         continue
                     produced = True
-                    yield Frame(index, image, self.path, time.monotonic(), (time.perf_counter() - start) * 1e3)
+                    yield Frame(index, image, self.name, time.monotonic(), (time.perf_counter() - start) * 1e3)
                     index += 1
             finally:
                 capture.release()
@@ -213,8 +214,9 @@ class LiveSource:
     live = True
 
     def __init__(self, name: str, opener: Callable[[], tuple[Callable, Callable]],
-                 settings: CaptureSettings = CaptureSettings()):
+                 settings: CaptureSettings = CaptureSettings(), spec: str | None = None):
         self.name, self.settings = name, settings
+        self.spec = name if spec is None else spec  # what each Frame's `source` says: the --source value
         self.fps = settings.fps
         self._opener = opener
         self._read, self._release = opener()  # fail now, in the caller, if it cannot open at all
@@ -270,7 +272,7 @@ class LiveSource:
                 if self._stopped or not self._latest or self._latest[0] <= last_seq:
                     continue
                 last_seq, image, stamp, read_ms = self._latest
-            yield Frame(index, image, self.name, stamp, read_ms)
+            yield Frame(index, image, self.spec, stamp, read_ms)
             index += 1
 
     def close(self) -> None:
@@ -336,7 +338,7 @@ def open_source(spec: str, settings: CaptureSettings = CaptureSettings(), loop: 
     """
     spec = str(spec)
     if spec.isdigit():
-        return LiveSource(f"camera {spec}", _opencv_opener(int(spec), settings), settings)
+        return LiveSource(f"camera {spec}", _opencv_opener(int(spec), settings), settings, spec=spec)
     if spec == "picamera":
         return LiveSource("picamera", _picamera_opener(settings), settings)
     if "://" in spec:

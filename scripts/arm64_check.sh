@@ -357,8 +357,10 @@ while index < $MAX_FRAMES:
     cv2.imwrite(f'/tmp/arm64-frames/frame_{index:04d}.png', frame)
     index += 1
 print(f'[arm64_check] decoded {index} frames to PNG')"
-  in_chroot /bin/sh -c "cd /tmp && exec mnist-edge run --json --source /tmp/arm64-frames > /tmp/arm64_frames.jsonl"
+  # One model on both sides: --model auto may pick the other twin on the other CPU (or under emulation).
+  in_chroot /bin/sh -c "cd /tmp && exec mnist-edge run --json --model cnn_int8 --source /tmp/arm64-frames \
+    > /tmp/arm64_frames.jsonl"
   cp "$ROOT/tmp/arm64_frames.jsonl" "$OUT_DIR/arm64_frames.jsonl"
-  mnist-edge run --json --source "$ROOT/tmp/arm64-frames" > "$OUT_DIR/host_frames.jsonl"
+  mnist-edge run --json --model cnn_int8 --source "$ROOT/tmp/arm64-frames" > "$OUT_DIR/host_frames.jsonl"
   compare_runs "$OUT_DIR/arm64_frames.jsonl" "$OUT_DIR/host_frames.jsonl"
 fi

@@ -20,16 +20,37 @@ def mnist_dir() -> Path | None:
     return None
 
 
-SUBSET = REPO / "tests" / "data" / "mnist_test_subset.npz"  # 300 MNIST test digits, see make_subset.py
+@pytest.fixture(scope="session", autouse=True)
+def private_cache_dir(tmp_path_factory):
+    """`--model auto` caches its measurement in $XDG_CACHE_HOME: the tests' own, not the user's ~/.cache."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg_cache"))
+    yield Path(os.environ["XDG_CACHE_HOME"])
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
 
 
 @pytest.fixture(scope="session")
 def subset():
-    """(images uint8 (300, 28, 28), labels): 30 of each digit, committed, so these tests never skip."""
-    import numpy as np
+    """(images uint8 (300, 28, 28), labels): 30 of each digit, shipped in the package (and verified), so
+    these tests never skip."""
+    from mnist_edge.benchmarks.subset import load_subset
 
-    with np.load(SUBSET) as data:
-        return data["images"], data["labels"]
+    images, labels, _ = load_subset()
+    return images, labels
+
+
+@pytest.fixture(scope="module")
+def frames_dir(subset, tmp_path_factory):
+    """Camera-like frames made of MNIST test digits (from the committed subset), with ground truth."""
+    from mnist_edge.benchmarks.camera_synth import make_dataset
+
+    images, labels = subset
+    out = tmp_path_factory.mktemp("frames")
+    make_dataset(out, 6, seed=11, source_images=images, source_labels=labels)
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -52,11 +73,11 @@ def tf():
     return pytest.importorskip("tensorflow", reason="needs TensorFlow (pip install 'mnist-edge[train]')")
 
 
-def run_cli(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, timeout: float = 300, env: dict | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
     """Run `mnist-edge ARGS` in a fresh interpreter, as a user would."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([sys.executable, "-m", "mnist_edge", *args], capture_output=True, text=True,
-                          timeout=timeout, env=full_env, cwd=REPO)
+                          timeout=timeout, env=full_env, cwd=cwd)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:

@@ -8,16 +8,19 @@ whose wheel carries its own driver; it is pointed at /usr/bin/chromium, so no br
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,8 +87,12 @@ def pipeline_inputs(tmp_path: Path) -> list[str]:
     return arguments
 
 
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=2) as response:
+def get_json(url: str, password: str | None = None) -> dict:
+    headers = {}
+    if password is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(f"viewer:{password}".encode()).decode()
+    context = ssl._create_unverified_context() if url.startswith("https:") else None  # self-signed
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=2, context=context) as response:
         return json.loads(response.read())
 
 
@@ -95,6 +102,7 @@ class Served:
     stdout_path: Path
     stderr_path: Path
     process: subprocess.Popen
+    password: str | None = None
 
     def wait_ready(self) -> None:
         """Wait for the first published frame; the browser starts meanwhile."""
@@ -104,7 +112,7 @@ class Served:
                 pytest.fail(f"mnist-edge run exited with {self.process.returncode}:\n"
                             f"{self.stderr_path.read_text()}")
             try:
-                if get_json(self.url + "healthz")["frames"] > 0:
+                if get_json(self.url + "api/latest", self.password)["frame"] >= 0:
                     return
             except (urllib.error.URLError, ConnectionError, TimeoutError):
                 pass
@@ -113,18 +121,20 @@ class Served:
             time.sleep(0.1)
 
 
-@pytest.fixture
-def served(tmp_path):
+@contextmanager
+def serve(tmp_path: Path, *extra: str, password: str | None = None, tls: bool = False):
     """A `mnist-edge run --serve --loop --json` process on a free loopback port, just started."""
     port = free_port()
     stdout_path = tmp_path / "stdout.jsonl"
     stderr_path = tmp_path / "stderr.txt"
     command = [sys.executable, "-m", "mnist_edge", "run", "--serve", f"127.0.0.1:{port}", "--loop", "--json",
-               *pipeline_inputs(tmp_path)]
+               *extra, *pipeline_inputs(tmp_path)]
+    env = {**os.environ, "MNIST_EDGE_WEB_PASSWORD": password or ""}
     with open(stdout_path, "w") as stdout, open(stderr_path, "w") as stderr:
-        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=REPO)
+        process = subprocess.Popen(command, stdout=stdout, stderr=stderr, cwd=REPO, env=env)
     try:
-        yield Served(f"http://127.0.0.1:{port}/", stdout_path, stderr_path, process)
+        scheme = "https" if tls else "http"
+        yield Served(f"{scheme}://127.0.0.1:{port}/", stdout_path, stderr_path, process, password)
     finally:
         process.send_signal(signal.SIGTERM)  # the CLI treats it as Ctrl+C: a clean stop
         try:
@@ -170,22 +180,33 @@ IMAGE_FINGERPRINT = """() => {
 }"""
 
 
-def test_page_shows_the_live_stream_and_the_pipelines_numbers(served, tmp_path):
+def wait_for(page, expression: str, timeout: float = 10.0) -> None:
+    """Poll `expression` with page.evaluate: Playwright's wait_for_function needs eval(), which the page's
+    Content-Security-Policy forbids."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => {expression}"):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(50)
+
+
+def check_page(served: Served, tmp_path: Path, **context_options) -> None:
+    """Open the page in Chromium and check it shows the live stream and what the pipeline printed."""
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the browser extra)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         try:
             served.wait_ready()
             url = served.url
-            page = browser.new_page(viewport={"width": 1200, "height": 720})
+            page = browser.new_context(viewport={"width": 1200, "height": 720}, **context_options).new_page()
             errors = []
             page.on("pageerror", lambda error: errors.append(str(error)))
+            # A Content-Security-Policy violation is a console error, not a page error.
+            page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
             page.goto(url, wait_until="domcontentloaded")
             assert page.title() == "mnist-edge live"
 
-            page.wait_for_function("document.getElementById('video').naturalWidth > 0", timeout=10_000)
-            page.wait_for_function("document.getElementById('frame').dataset.frame !== undefined",
-                                   timeout=10_000)
+            wait_for(page, "document.getElementById('video').naturalWidth > 0")
+            wait_for(page, "document.getElementById('frame').dataset.frame !== undefined")
             first_image = page.evaluate(IMAGE_FINGERPRINT)
             first = page.evaluate(READ_PAGE)
             assert first_image["width"] > 0 and first_image["height"] > 0
@@ -212,3 +233,22 @@ def test_page_shows_the_live_stream_and_the_pipelines_numbers(served, tmp_path):
     for reading in readings:
         assert reading["numbers"] == printed[reading["frame"]], f"frame {reading['frame']}"
     assert any(reading["numbers"] for reading in readings), "no reading showed a number"
+
+
+def test_page_shows_the_live_stream_and_the_pipelines_numbers(tmp_path):
+    with serve(tmp_path) as served:
+        check_page(served, tmp_path)
+
+
+def test_page_over_https_with_a_password(tmp_path):
+    """The setup the README recommends on a network: a self-signed certificate and a password."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command (apt-get install openssl)")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", str(key),
+                    "-out", str(cert), "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    password = "browser-test-password"
+    with serve(tmp_path, "--serve-cert", str(cert), "--serve-key", str(key), password=password, tls=True) as served:
+        check_page(served, tmp_path, ignore_https_errors=True,
+                   http_credentials={"username": "viewer", "password": password})

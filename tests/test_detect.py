@@ -223,8 +223,9 @@ def test_roi_limits_the_search_and_keeps_frame_coordinates(one_frame):
     dx, dy, dw, dh = number["digits"][0]["box"]
     tight = find_digits(frame, roi=(dx - 8, dy - 8, dw + 16, dh + 16))
     assert len(tight) == 1 and iou(tight[0].box, number["digits"][0]["box"]) > 0.5
-    assert find_digits(frame, roi=(0, 0, 0, 0)) == []
-    assert find_digits(frame, roi=(5000, 5000, 10, 10)) == []
+    for outside in ((0, 0, 0, 0), (5000, 5000, 10, 10)):  # a wrong --roi, not an empty frame: say so
+        with pytest.raises(ValueError, match="entirely outside"):
+            find_digits(frame, roi=outside)
     assert len(find_digits(frame, roi=(-100, -100, 5000, 5000))) == len(full)
 
 

@@ -11,17 +11,6 @@ from mnist_edge.edge_runtime.pipeline import DigitReader, sample_clip, shipped_m
 
 pytestmark = pytest.mark.edge
 
-@pytest.fixture(scope="module")
-def frames_dir(subset, tmp_path_factory):
-    """Camera-like frames made of MNIST test digits (from the committed subset), with ground truth."""
-    from mnist_edge.benchmarks.camera_synth import make_dataset
-
-    images, labels = subset
-    out = tmp_path_factory.mktemp("frames")
-    make_dataset(out, 6, seed=11, source_images=images, source_labels=labels)
-    return out
-
-
 def truth_numbers(frames_dir):
     meta = json.loads((frames_dir / "truth.json").read_text())
     return {f["file"]: [n["text"] for n in f["numbers"]] for f in meta["frames"]}
@@ -201,17 +190,3 @@ def test_folder_of_only_bad_files(tmp_path):
     result = run_cli("run", "--source", str(tmp_path))
     assert_one_line_error(result, "no frame could be processed")
     assert result.stderr.count("skipping") == 2
-
-
-@pytest.mark.parametrize("args,message", [
-    (["--roi", "1,2,3"], "expected x,y,w,h"),
-    (["--threads", "0"], "must be > 0"),
-    (["--serve", "localhost:http"], "expected [HOST:]PORT"),
-])
-def test_bad_flags_are_usage_errors(args, message):
-    result = run_cli("run", *args)
-    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
-
-
-def test_min_confidence_out_of_range():
-    assert_one_line_error(run_cli("run", "--min-confidence", "1.5"), "--min-confidence must be in [0, 1]")

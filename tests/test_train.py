@@ -123,11 +123,11 @@ def test_cli_train_corrupt_data(tmp_path):
     assert_one_line_error(result, "train-images-idx3-ubyte: wrong magic number")
 
 
-def test_cli_train_bad_epochs(mnist_path, tmp_path, tf):
-    result = run_cli("train", "--epochs", "0", "--data-dir", str(mnist_path), "--out", str(tmp_path))
-    assert_one_line_error(result, "--epochs must be at least 1")
-
-
-def test_cli_usage_error():
-    result = run_cli("train", "--arch", "resnet")
-    assert result.returncode == 2 and "invalid choice" in result.stderr and "Traceback" not in result.stderr
+def test_cli_train_offline_without_data_is_one_line(tmp_path, tf):
+    # No local copy anywhere, and Keras' download fails fast through a proxy nobody listens on.
+    env = {"HOME": str(tmp_path), "MNIST_DIR": "", "KERAS_HOME": str(tmp_path / "keras"),
+           "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "https_proxy": "http://127.0.0.1:9"}
+    result = run_cli("train", "--epochs", "1", "--out", str(tmp_path / "out"), env=env, timeout=120)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [result.stderr.strip()], result.stderr  # one line, no URL before it
+    assert "no local MNIST copy" in result.stderr and "set MNIST_DIR" in result.stderr

@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 
+from mnist_edge.cli import positive
 from mnist_edge.train.models import ARCHS
 
 
@@ -15,25 +16,30 @@ def add_parser(subparsers) -> None:
     p.add_argument("--arch", choices=ARCHS, default="mlp",
                    help="mlp: the notebook's model; cnn: compact int8-friendly CNN; cnn-micro: ~18k-parameter CNN "
                    "for microcontrollers (default: mlp)")
-    p.add_argument("--epochs", type=int, default=None, help="epochs (default: mlp 5, cnn 15, cnn-micro 20)")
-    p.add_argument("--batch-size", type=int, default=None, help="batch size (default: mlp 32, cnn/cnn-micro 128)")
+    p.add_argument("--epochs", type=positive(int), default=None, help="epochs (default: mlp 5, cnn 15, cnn-micro 20)")
+    p.add_argument("--batch-size", type=positive(int), default=None,
+                   help="batch size (default: mlp 32, cnn/cnn-micro 128)")
     p.add_argument("--out", default="models", help="output folder (default: models)")
     p.add_argument("--data-dir", default=None,
                    help="folder with MNIST *-idx?-ubyte[.gz] or mnist.npz (default: $MNIST_DIR, "
                    "then Keras' cache, then Keras' download)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--limit", type=int, default=None, help="train on N images only (fast runs)")
+    p.add_argument("--limit", type=positive(int), default=None, help="train on N images only (fast runs)")
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
                    help="camera-robustness augmentation (default: on for the CNNs, off for mlp)")
     p.add_argument("--not-a-digit", action=argparse.BooleanOptionalAction, default=None,
                    help="an eleventh class, 'not a digit', trained on letters, words, pieces of digits and "
                    "rulings so that the reader rejects them (default: on for cnn, off for mlp and cnn-micro)")
-    p.add_argument("--learning-rate", type=float, default=None, help="Adam learning rate")
+    p.add_argument("--learning-rate", type=positive(float), default=None, help="Adam learning rate")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
 
 
 def run(args) -> int:
+    from mnist_edge.edge_runtime.native_log import quiet_native_stderr
+
+    with quiet_native_stderr():  # TensorFlow's start-up lines (oneDNN, CUDA probing) are not for the user
+        import tensorflow  # noqa: F401 - and without the train extra, fail here with the pip command
     from mnist_edge.train.mnist import load_mnist
     from mnist_edge.train.trainer import ARCH_DEFAULTS, TrainConfig, train
 

@@ -4,9 +4,12 @@ Needs only numpy: the benchmarks and tests use it on the device too.
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import io
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,6 +167,12 @@ def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path | None:
     return None
 
 
+def _verbose() -> bool:
+    import logging
+
+    return logging.getLogger("mnist_edge").isEnabledFor(logging.DEBUG)
+
+
 def load_mnist(data_dir: str | os.PathLike | None = None) -> Mnist:
     """Load and verify MNIST: local files first, Keras' download only when there is no local copy."""
     local = resolve_data_dir(data_dir)
@@ -172,13 +181,16 @@ def load_mnist(data_dir: str | os.PathLike | None = None) -> Mnist:
     try:
         import keras  # noqa: PLC0415 - heavy, and only for the download fallback
 
-        (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
+        # Keras prints "Downloading data from URL" on stdout (which carries results) before it fails offline.
+        with contextlib.redirect_stdout(sys.stderr if _verbose() else io.StringIO()):
+            (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
     except ImportError:
         raise MnistDataError("no local MNIST copy and Keras is not installed: set MNIST_DIR "
                              "(or --data-dir) to a folder with the original *-idx?-ubyte.gz files") from None
-    except Exception as exc:  # noqa: BLE001 - urllib/HTTP/OS errors all mean the same to the user
-        raise MnistDataError(f"offline and no local copy: set MNIST_DIR (or --data-dir) to a folder with the "
-                             f"original *-idx?-ubyte.gz files ({type(exc).__name__})") from None
+    except Exception:  # noqa: BLE001 - urllib/HTTP/OS errors all mean the same to the user
+        raise MnistDataError("no local MNIST copy (--data-dir, $MNIST_DIR, ~/.keras/datasets) and Keras' download "
+                             "failed (offline?): set MNIST_DIR or --data-dir to a folder with the original "
+                             "*-idx?-ubyte.gz files") from None
     return Mnist(x_train, y_train, x_test, y_test, source="keras.datasets.mnist")
 
 
