@@ -25,6 +25,8 @@ README_COMMANDS: list[tuple[str, tuple[str, str]]] = [
     ("mnist-edge run --source 0", ("skip", "needs a USB camera")),
     ("mnist-edge run --source picamera", ("skip", "needs the Pi's CSI camera")),
     ("mnist-edge run --serve", ("skip", "a server that runs until stopped; tests/test_webview.py covers it")),
+    ("mnist-edge run --source ../shared/data/realphotos",
+     ("skip", "the real photos live beside the repository, never in it; tests/test_real_scenes.py reads them")),
     ("mnist-edge train", ("run", "--epochs 1 --limit 500 --quiet")),      # a real training step, not 5 epochs
     ("mnist-edge convert", ("run", "--calibration-samples 100")),
     ("mnist-edge bench --quick", ("run", "--no-pipeline --no-keras --runs 20 --threads 1")),  # ~1 min as written
