@@ -32,9 +32,10 @@ run_env() {
     "$python" -m pytest -p no:cacheprovider "$@" 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
     set -e
-    # "===== 120 passed, 3 skipped in 50.1s =====" → "120 passed, 3 skipped"
-    counts=$(grep -E '^=+ .*(passed|failed|error|no tests ran).* =+$' "$log" | tail -n 1 \
-             | sed -E 's/^=+ //; s/ =+$//; s/ in [0-9.]+s.*$//')
+    # "===== 120 passed, 3 skipped in 50.1s =====" (or, with -q, the same without the rules) → "120 passed,
+    # 3 skipped"; no such line (pytest crashed) leaves counts empty rather than ending the script.
+    counts=$(grep -E '^(=+ )?[0-9]+ (passed|failed|error|errors|skipped|deselected)|no tests ran' "$log" \
+             | tail -n 1 | sed -E 's/^=+ //; s/ =+$//; s/ in [0-9.]+s.*$//' || true)
     rm -f "$log"
     if [ "$status" -eq 0 ]; then
         SUMMARY+=("$name PASSED (${counts:-no summary})")
