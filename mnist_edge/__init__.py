@@ -9,8 +9,16 @@ below is imported lazily, so `import mnist_edge` (and `mnist-edge --help`) loads
 from __future__ import annotations
 
 import importlib
+from pathlib import Path
 
 __version__ = "0.1.0"
+
+# Imported straight from a source checkout (`python -m mnist_edge` in the repository with a regular, not
+# editable, install: the current directory comes first on sys.path), this folder shadows the installed
+# package, and the stage folders beside it are not its subpackages. Let them be found where they are.
+_checkout = Path(__file__).resolve().parent.parent
+if (_checkout / "edge_runtime" / "__init__.py").is_file() and not (Path(__file__).parent / "edge_runtime").is_dir():
+    __path__.append(str(_checkout))
 
 # public name → module that defines it
 _PUBLIC = {
