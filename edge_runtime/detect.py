@@ -186,7 +186,7 @@ def _polarity_and_noise(small: np.ndarray) -> tuple[bool, float]:
     quarter the size too, where they are thin; the more one-sided of the two answers decides (on ordinary
     frames the small copy has lost the ink and says little; a shadow's edge is two-sided at both sizes).
     """
-    med = cv2.medianBlur(small, 5)
+    med = _median5(small)
     spread = cv2.absdiff(small, med)
     cdf = np.cumsum(cv2.calcHist([spread], [0], None, [256], [0, 256]).ravel())
     sigma = 1.4826 * float(np.searchsorted(cdf, 0.5 * cdf[-1])) + 0.5
@@ -194,7 +194,7 @@ def _polarity_and_noise(small: np.ndarray) -> tuple[bool, float]:
     best_dark, best_margin = True, -1.0
     h, w = small.shape
     tiny = cv2.resize(small, (max(5, w // 4), max(5, h // 4)), interpolation=cv2.INTER_AREA)
-    for image, median in ((small, med), (tiny, cv2.medianBlur(tiny, 5))):
+    for image, median in ((small, med), (tiny, _median5(tiny))):
         # Sum of the excess over t on each side: a few strong strokes outweigh symmetric noise.
         dark = cv2.sumElems(cv2.subtract(cv2.subtract(median, image), t))[0]
         light = cv2.sumElems(cv2.subtract(cv2.subtract(image, median), t))[0]
@@ -202,6 +202,20 @@ def _polarity_and_noise(small: np.ndarray) -> tuple[bool, float]:
         if margin > best_margin:
             best_dark, best_margin = dark >= light, margin
     return best_dark, sigma
+
+
+def _median5(img: np.ndarray) -> np.ndarray:
+    """cv2.medianBlur(img, 5) of an 8-bit gray image, also fast when it is narrow.
+
+    OpenCV 5.0's 5x5 median takes a slow path below 68 columns (AVX2): 0.26 ms for the 60x45 quarter-size
+    copy of a 640x480 frame, against 0.02 ms for 80x45. Replicated columns on the right change nothing
+    (the border is replicated anyway), so narrow images are widened to 80 columns first and cut back.
+    """
+    w = img.shape[1]
+    if w >= 80:
+        return cv2.medianBlur(img, 5)
+    wide = cv2.copyMakeBorder(img, 0, 0, 0, 80 - w, cv2.BORDER_REPLICATE)
+    return cv2.medianBlur(wide, 5)[:, :w]
 
 
 def _background(work: np.ndarray, config: DetectConfig, max_h_px: float) -> tuple[np.ndarray, bool, int]:
