@@ -375,14 +375,16 @@ def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, mergeable: np.ndarray,
     return [groups[i] for i in range(n) if alive[i]], rects[alive]
 
 
-def _chroma(work: np.ndarray, labels: np.ndarray, n: int, idx: np.ndarray) -> np.ndarray | None:
-    """Each component's colour, as its channels' shares of its mean (gray: equal shares); None for gray frames."""
-    if work.ndim != 3:
-        return None
-    flat = labels.ravel()
-    inked = flat > 0
-    lab = flat[inked]
-    sums = np.stack([np.bincount(lab, weights=work[:, :, c].ravel()[inked], minlength=n)
+def _chroma(work: np.ndarray, mask: np.ndarray, labels: np.ndarray, n: int, idx: np.ndarray) -> np.ndarray:
+    """Each component's colour in a BGR `work` image, as its channels' shares of its mean (gray: equal shares).
+
+    Only the inked pixels (`mask`, where labels > 0; a few % of the frame) are gathered, by their
+    coordinates: 0.28 ms on a 480x360 work image, against 0.36 ms for boolean indexing of each channel
+    (np.flatnonzero alone takes 0.38 ms there; cv2.findNonZero 0.1 ms).
+    """
+    xs, ys = cv2.findNonZero(mask).reshape(-1, 2).T
+    lab, pixels = labels[ys, xs], work[ys, xs]
+    sums = np.stack([np.bincount(lab, weights=pixels[:, c], minlength=n)
                      for c in range(work.shape[2])], axis=1)[idx + 1]
     return sums / np.maximum(sums.sum(axis=1, keepdims=True), 1.0)
 
@@ -541,7 +543,10 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
         seeds[np.argsort(-area[idx])[config.max_digits:]] = False
     # Mean stroke width (area / height) under 8 % of the height: a line, not part of a digit.
     mergeable = area[idx] >= 0.08 * sh[idx].astype(np.float32) ** 2
-    groups, rects = _merge_fragments(boxes, seeds, mergeable, config, max_h_w, _chroma(work, labels, n, idx))
+    # The colours matter only where fragments may merge: a seed and one more mark (see _merge_fragments).
+    merging = idx.size >= 2 and np.any(seeds & mergeable)
+    colour = _chroma(work, mask, labels, n, idx) if work.ndim == 3 and merging else None
+    groups, rects = _merge_fragments(boxes, seeds, mergeable, config, max_h_w, colour)
     rects = rects.astype(np.int64)
     gw, gh = rects[:, 2] - rects[:, 0], rects[:, 3] - rects[:, 1]
     # MNIST sizes a digit by its larger side: a flat 2 or 5 may be only 2/3 as tall as it is wide.
