@@ -282,7 +282,13 @@ def _ink_map(gray: np.ndarray, bg: np.ndarray, dark_ink: bool, floor: int) -> np
 
 def _channel_mean(img: np.ndarray) -> np.ndarray:
     """The mean of a 2- or 3-channel 8-bit image's channels, as one channel."""
-    return cv2.transform(img, np.full((1, img.shape[2]), 1.0 / img.shape[2], np.float32))
+    h, w, channels = img.shape
+    if channels == 3:
+        # A 3-wide box filter along each row of interleaved BGR values, read at every pixel's G: the same
+        # rounded means as cv2.transform (checked on all 256^3 colours; (b+g+r)/3 is never a tie), 0.13
+        # instead of 0.26 ms on a 480x360 work image.
+        return np.ascontiguousarray(cv2.blur(img.reshape(h, w * 3), (3, 1))[:, 1::3])
+    return cv2.transform(img, np.full((1, channels), 1.0 / channels, np.float32))
 
 
 def _thresholds(ink: np.ndarray, config: DetectConfig) -> tuple[int, int]:
