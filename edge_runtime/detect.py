@@ -653,10 +653,16 @@ def _pieces(group: list[int], tall: list[int], boxes: np.ndarray, labels: np.nda
             x0: int, y0: int) -> list:
     """A merged group taken apart again: each tall piece with the small fragments nearest to it."""
     centres = boxes[:, :2] + boxes[:, 2:] / 2
-    nearest = {g: tall[int(np.argmin(np.hypot(*(centres[tall] - centres[g]).T)))] for g in group}
+    offsets = centres[tall][None, :, :] - centres[group][:, None, :]   # (group, tall, xy)
+    nearest = np.hypot(offsets[..., 0], offsets[..., 1]).argmin(axis=1)
+    # One lookup over the box labels every pixel with its piece (1-based; 0: not of this group), instead
+    # of an np.isin per piece.
+    piece_of = np.zeros(int(labels.max()) + 1, np.uint16)
+    piece_of[idx[group] + 1] = nearest + 1
+    pieces = piece_of[labels]
     parts = []
-    for t in tall:
-        own = np.isin(labels, idx[[g for g in group if nearest[g] == t]] + 1).view(np.uint8)
+    for k in range(len(tall)):
+        own = (pieces == k + 1).view(np.uint8)
         x, y, w, h = cv2.boundingRect(own)
         parts.append(((x0 + x, y0 + y, w, h), own[y:y + h, x:x + w]))
     return parts
