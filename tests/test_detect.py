@@ -295,7 +295,7 @@ def test_reading_eval_scores_a_small_dataset(subset, tmp_path):
 
 def test_fast_image_helpers_equal_the_opencv_calls_they_replace():
     """The speed-ups of detection compute exactly what the plain OpenCV calls compute (oracle: OpenCV)."""
-    from mnist_edge.edge_runtime.detect import _channel_mean, _median5, _shrink
+    from mnist_edge.edge_runtime.detect import _channel_mean, _median5, _near_strong, _shrink
 
     rng = np.random.default_rng(12)
     for w in (5, 33, 60, 67, 68, 79, 80, 121):  # both sides of OpenCV's narrow-image median path
@@ -309,3 +309,8 @@ def test_fast_image_helpers_equal_the_opencv_calls_they_replace():
         img = rng.integers(0, 256, (41, 53, channels), dtype=np.uint8)
         weights = np.full((1, channels), 1.0 / channels, np.float32)
         assert np.array_equal(_channel_mean(img), cv2.transform(img, weights))
+    for r, density in ((2, 0.0), (5, 0.0005), (8, 0.002), (12, 0.01)):
+        mask = (rng.random((90, 120)) < 0.3).astype(np.uint8)
+        strong = mask & (rng.random(mask.shape) < density).astype(np.uint8)
+        ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+        assert np.array_equal(_near_strong(mask, strong, r), cv2.bitwise_and(mask, cv2.dilate(strong, ellipse)))
