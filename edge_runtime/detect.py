@@ -219,20 +219,25 @@ def _shrink(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.convertScaleAbs(cv2.resize(img.astype(np.float32), size, interpolation=cv2.INTER_AREA))
 
 
-def _near_strong(mask: np.ndarray, strong: np.ndarray, r: int) -> np.ndarray:
-    """The pixels of `mask` within an ellipse of radius r of a `strong` pixel (mask AND dilated strong).
+def _near_strong(mask: np.ndarray, strong: np.ndarray, r: int
+                 ) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """The pixels of `mask` within an ellipse of radius r of a `strong` pixel (mask AND dilated strong),
+    and the box (x0, y0, x1, y1) outside which there are none (empty if there is no strong pixel).
 
     Nothing beyond r of the strong pixels' bounding box can be near one, so the dilation runs on that box
     only: 45 % of a synthetic 640x480 frame's work image (median; real photos 63 %), 0.35 -> ~0.2 ms.
+    The box starts at even coordinates: OpenCV labels components in 2x2 blocks, and with the same block
+    grid as the whole image it numbers them in the same order.
     """
     x, y, w, h = cv2.boundingRect(strong)
     out = np.zeros_like(mask)
     if w == 0:
-        return out
-    y0, y1, x0, x1 = max(0, y - r), min(mask.shape[0], y + h + r), max(0, x - r), min(mask.shape[1], x + w + r)
+        return out, (0, 0, 0, 0)
+    y0, y1 = max(0, y - r) & ~1, min(mask.shape[0], y + h + r)
+    x0, x1 = max(0, x - r) & ~1, min(mask.shape[1], x + w + r)
     near = cv2.dilate(strong[y0:y1, x0:x1], cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
     out[y0:y1, x0:x1] = cv2.bitwise_and(mask[y0:y1, x0:x1], near)
-    return out
+    return out, (x0, y0, x1, y1)
 
 
 def _median5(img: np.ndarray) -> np.ndarray:
@@ -554,10 +559,18 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     # digits to each other and to the grid, and crops full of lines were then rightly rejected).
     _, strong = cv2.threshold(ink, high - 1, 1, cv2.THRESH_BINARY)
     r = int(np.clip(config.faint_reach * max(min_h * f, 0.08 * wh), 2, 12))
-    mask = _near_strong(mask, strong, r)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
+    mask, (bx0, by0, bx1, by1) = _near_strong(mask, strong, r)
+    if bx1 <= bx0:
+        return nothing
+    # Components of that box only (the mask is empty outside it): 0.35 -> ~0.2 ms on synthetic frames.
+    n, box_labels, stats, _ = cv2.connectedComponentsWithStats(mask[by0:by1, bx0:bx1], connectivity=8,
+                                                               ltype=cv2.CV_16U)
     if n <= 1:
         return nothing
+    labels = np.zeros(mask.shape, np.uint16)
+    labels[by0:by1, bx0:bx1] = box_labels
+    stats[:, 0] += bx0
+    stats[:, 1] += by0
     stats = stats[1:]
     sx, sy, sw, sh, area = (stats[:, i] for i in range(5))
     min_h_w, max_h_w = min_h * f, max_h * f

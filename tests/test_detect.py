@@ -313,4 +313,12 @@ def test_fast_image_helpers_equal_the_opencv_calls_they_replace():
         mask = (rng.random((90, 120)) < 0.3).astype(np.uint8)
         strong = mask & (rng.random(mask.shape) < density).astype(np.uint8)
         ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
-        assert np.array_equal(_near_strong(mask, strong, r), cv2.bitwise_and(mask, cv2.dilate(strong, ellipse)))
+        near, (x0, y0, x1, y1) = _near_strong(mask, strong, r)
+        assert np.array_equal(near, cv2.bitwise_and(mask, cv2.dilate(strong, ellipse)))
+        if x1 > x0:  # components of the box: the whole image's, in the same order
+            whole = cv2.connectedComponentsWithStats(near, connectivity=8, ltype=cv2.CV_16U)
+            box = cv2.connectedComponentsWithStats(near[y0:y1, x0:x1], connectivity=8, ltype=cv2.CV_16U)
+            assert np.array_equal(whole[1][y0:y1, x0:x1], box[1])
+            assert np.array_equal(whole[2][1:, 2:], box[2][1:, 2:])
+        else:
+            assert not near.any()
