@@ -595,7 +595,10 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     mergeable = area[idx] >= 0.08 * sh[idx].astype(np.float32) ** 2
     # The colours matter only where fragments may merge: a seed and one more mark (see _merge_fragments).
     merging = idx.size >= 2 and np.any(seeds & mergeable)
-    colour = _chroma(work, mask, labels, n, idx) if work.ndim == 3 and merging else None
+    colour = None
+    if work.ndim == 3 and merging:
+        box = (slice(by0, by1), slice(bx0, bx1))
+        colour = _chroma(work[box], mask[box], box_labels, n, idx)
     groups, rects = _merge_fragments(boxes, seeds, mergeable, config, max_h_w, colour)
     rects = rects.astype(np.int64)
     gw, gh = rects[:, 2] - rects[:, 0], rects[:, 3] - rects[:, 1]
