@@ -1,6 +1,7 @@
 """Find handwritten digits in a camera frame (numpy + OpenCV only).
 
-Most of the work happens on a downscaled "work" image (320 px wide for 640x480):
+Most of the work happens on a downscaled "work" image (480x360 for 640x480: the smallest digit, 12 px
+at 480, stays 9 px tall there):
 1. any input (gray, BGR, BGRA, 16-bit, float) → 8-bit gray; optional ROI; huge frames downscaled;
 2. polarity and noise: against a median background the ink is the heavier tail of the residual;
 3. background: a closing (dark ink) / opening (light ink) with a kernel wider than any stroke keeps
@@ -12,9 +13,10 @@ Most of the work happens on a downscaled "work" image (320 px wide for 640x480):
 7. each digit is cut from the full-resolution ink map and made MNIST-style (preprocess.mnist_style).
 
 `locate_digits` does steps 1-6 and `Marks.prepare` step 7, so that the pipeline times them apart;
-`find_digits` is both. On 640x480 gray frames, steps 1-6 take 0.65-0.8 ms and step 7 about 0.09 ms per
-digit: 0.8 ms for 1 digit to 1.3 ms for 6, p50 on one core of a 2-core AMD EPYC (Zen 4) VM with
-cv2.setNumThreads(1) (benchmarks/results/pipeline_clip.avi).
+`find_digits` is both. On one core of a busy 2-core AMD EPYC VM (cv2.setNumThreads(1), OpenCV 5.0),
+640x480 BGR camera_synth frames take 4.2 ms per frame for steps 1-6 (a third of it the area resize to the
+work image, 0.6 ms the background closing) and 0.13 ms per digit for step 7 (benchmarks/reader_speed.py);
+the gray frames of the shipped clip 2.9-3.0 ms p50 for steps 1-6 (mnist-edge run --loop).
 """
 from __future__ import annotations
 
