@@ -291,3 +291,34 @@ def test_reading_eval_scores_a_small_dataset(subset, tmp_path):
     assert score_frame(truth, boxes, [[0, 1]], [4, 7]).numbers_read == 0
     split = score_frame(truth, boxes, [[0], [1]], [4, 2])
     assert not split.grouping_right and split.numbers_read == 0 and split.extra_numbers == 2
+
+
+def test_fast_image_helpers_equal_the_opencv_calls_they_replace():
+    """The speed-ups of detection compute exactly what the plain OpenCV calls compute (oracle: OpenCV)."""
+    from mnist_edge.edge_runtime.detect import _channel_mean, _median5, _near_strong, _shrink
+
+    rng = np.random.default_rng(12)
+    for w in (5, 33, 60, 67, 68, 79, 80, 121):  # both sides of OpenCV's narrow-image median path
+        img = rng.integers(0, 256, (int(rng.integers(5, 50)), w), dtype=np.uint8)
+        assert np.array_equal(_median5(img), cv2.medianBlur(img, 5)), w
+    for channels in (1, 2, 3):
+        img = rng.integers(0, 256, (97, 131, channels), dtype=np.uint8).squeeze()
+        for size in ((98, 73), (65, 48), (40, 30)):
+            assert np.array_equal(_shrink(img, size), cv2.resize(img, size, interpolation=cv2.INTER_AREA))
+    for channels in (2, 3):
+        img = rng.integers(0, 256, (41, 53, channels), dtype=np.uint8)
+        weights = np.full((1, channels), 1.0 / channels, np.float32)
+        assert np.array_equal(_channel_mean(img), cv2.transform(img, weights))
+    for r, density in ((2, 0.0), (5, 0.0005), (8, 0.002), (12, 0.01)):
+        mask = (rng.random((90, 120)) < 0.3).astype(np.uint8)
+        strong = mask & (rng.random(mask.shape) < density).astype(np.uint8)
+        ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+        near, (x0, y0, x1, y1) = _near_strong(mask, strong, r)
+        assert np.array_equal(near, cv2.bitwise_and(mask, cv2.dilate(strong, ellipse)))
+        if x1 > x0:  # components of the box: the whole image's, in the same order
+            whole = cv2.connectedComponentsWithStats(near, connectivity=8, ltype=cv2.CV_16U)
+            box = cv2.connectedComponentsWithStats(near[y0:y1, x0:x1], connectivity=8, ltype=cv2.CV_16U)
+            assert np.array_equal(whole[1][y0:y1, x0:x1], box[1])
+            assert np.array_equal(whole[2][1:, 2:], box[2][1:, 2:])
+        else:
+            assert not near.any()

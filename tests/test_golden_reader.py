@@ -31,7 +31,8 @@ def _close(a, b, tolerance):
 
 def test_reader_matches_the_golden_file():
     golden = json.loads(golden_helper.GOLDEN.read_text())
-    assert golden["seed"] == golden_helper.SEED and golden["frames"] == golden_helper.FRAMES, \
+    assert (golden["seed"], golden["frames"], golden.get("scenes", [])) == \
+        (golden_helper.SEED, golden_helper.FRAMES, list(golden_helper.SCENES)), \
         "golden_reader.json is stale: regenerate it with python tests/data/make_golden_reader.py"
     frames = golden_helper.golden_frames()
     current = golden_helper.read_frames(frames)
