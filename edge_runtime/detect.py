@@ -587,12 +587,16 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     idx = np.flatnonzero(keep)
     if idx.size == 0:
         return nothing
+    # Components in a canonical order (top, left, size), not OpenCV's label order: its parallel labelling
+    # numbers them differently with cv2.setNumThreads(1) and with 2 threads, and the merge's tie-breaks
+    # follow the order, so answers depended on the thread count (the golden-file test caught it).
+    idx = idx[np.lexsort((-area[idx], sx[idx], sy[idx]))]
     if idx.size > config.max_components:
-        idx = idx[np.argsort(-area[idx])[:config.max_components]]
+        idx = idx[np.argsort(-area[idx], kind="stable")[:config.max_components]]
     boxes = np.stack([sx[idx], sy[idx], sw[idx], sh[idx]], axis=1)
     seeds = sh[idx] >= 0.4 * min_h_w
     if np.count_nonzero(seeds) > config.max_digits:  # clutter: only the largest marks can start a digit
-        seeds[np.argsort(-area[idx])[config.max_digits:]] = False
+        seeds[np.argsort(-area[idx], kind="stable")[config.max_digits:]] = False
     # Mean stroke width (area / height) under 8 % of the height: a line, not part of a digit.
     mergeable = area[idx] >= 0.08 * sh[idx].astype(np.float32) ** 2
     # The colours matter only where fragments may merge: a seed and one more mark (see _merge_fragments).
