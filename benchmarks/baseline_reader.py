@@ -16,8 +16,7 @@ import cv2
 import numpy as np
 
 from mnist_edge.edge_runtime.classifier import Classifier
-from mnist_edge.edge_runtime.grouping import group_numbers, union_box
-from mnist_edge.edge_runtime.pipeline import Digit, FrameResult, Number, shipped_model
+from mnist_edge.edge_runtime.pipeline import Digit, FrameResult, group_digits, shipped_model
 
 
 @dataclass(frozen=True)
@@ -78,12 +77,7 @@ class BaselineReader:
         for box, p in zip(boxes, probabilities):
             if p.max() >= cfg.min_confidence:
                 digits.append(Digit(int(p.argmax()), float(p.max()), box))
-        kept = [d.box for d in digits]
-        numbers, ordered = [], []
-        for group in group_numbers(kept):
-            members = tuple(digits[i] for i in group)
-            ordered.extend(members)
-            numbers.append(Number("".join(str(d.digit) for d in members), union_box(kept, group), members))
+        numbers, ordered = group_digits(digits)
         t4 = time.perf_counter()
         latency = {"decode": decode_ms, "detect": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3,
                    "inference": (t3 - t2) * 1e3, "postprocess": (t4 - t3) * 1e3}

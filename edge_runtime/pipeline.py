@@ -79,6 +79,17 @@ def sample_clip() -> Path:
     return assets_dir() / "sample.avi"
 
 
+def group_digits(digits: list[Digit]) -> tuple[list[Number], list[Digit]]:
+    """Accepted digits → (numbers in reading order, the digits in that order)."""
+    numbers, ordered = [], []
+    boxes = [d.box for d in digits]
+    for group in group_numbers(boxes):
+        members = tuple(digits[i] for i in group)
+        ordered.extend(members)
+        numbers.append(Number("".join(str(d.digit) for d in members), union_box(boxes, group), members))
+    return numbers, ordered
+
+
 def _outside_text(boxes: list, accepted: list[int], not_digit: np.ndarray) -> list[int]:
     """The accepted candidates that are not letters of a word: in handwriting, an l, an O or an S is a
     confident 1, 0 or 5 on its own, but the rest of its word is "not a digit". A digit is dropped when
@@ -172,12 +183,7 @@ class DigitReader:
         readings, accepted = self._in_number(readings, accepted, not_digit, probabilities)
         digits = [Digit(int(readings[i][1]), float(readings[i][2]), tuple(int(v) for v in readings[i][0]))
                   for i in accepted]
-        numbers, ordered = [], []
-        boxes = [d.box for d in digits]
-        for group in group_numbers(boxes):
-            members = tuple(digits[i] for i in group)
-            ordered.extend(members)
-            numbers.append(Number("".join(str(d.digit) for d in members), union_box(boxes, group), members))
+        numbers, ordered = group_digits(digits)
         t3 = time.perf_counter()
         latency = {"decode": decode_ms, "detect": (t_detect - t0) * 1e3, "preprocess": (t1 - t_detect) * 1e3,
                    "inference": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
