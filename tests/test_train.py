@@ -111,12 +111,12 @@ def test_cli_train_end_to_end(mnist_path, tmp_path, tf):
     assert (tmp_path / "mlp.keras").is_file() and (tmp_path / "mlp.json").is_file()
 
 
-def test_cli_train_missing_data_dir(tmp_path):
+def test_cli_train_missing_data_dir(tmp_path, tf):  # (without TensorFlow, train says so first)
     result = run_cli("train", "--data-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path))
     assert_one_line_error(result, "MNIST folder not found")
 
 
-def test_cli_train_corrupt_data(tmp_path):
+def test_cli_train_corrupt_data(tmp_path, tf):
     (tmp_path / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x01" + b"\x00" * 20)
     (tmp_path / "train-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x01\x03")
     result = run_cli("train", "--data-dir", str(tmp_path), "--out", str(tmp_path / "out"))
