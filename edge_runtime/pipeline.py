@@ -90,6 +90,17 @@ def group_digits(digits: list[Digit]) -> tuple[list[Number], list[Digit]]:
     return numbers, ordered
 
 
+def _neighbourhoods(boxes) -> np.ndarray:
+    """(n, n) bool: box j is near box i, i.e. centres within 2.5 heights (the next two digits of a number or
+    letters of a word) and a height between half and twice box i's."""
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+    centres = boxes[:, :2] + boxes[:, 2:] / 2
+    heights = boxes[:, 3]
+    distance = np.hypot(centres[:, None, 0] - centres[None, :, 0], centres[:, None, 1] - centres[None, :, 1])
+    return ((distance <= 2.5 * np.maximum(heights[:, None], heights[None, :]))
+            & (heights[None, :] >= 0.5 * heights[:, None]) & (heights[None, :] <= 2.0 * heights[:, None]))
+
+
 def _outside_text(boxes: list, accepted: list[int], not_digit: np.ndarray) -> list[int]:
     """The accepted candidates that are not letters of a word: in handwriting, an l, an O or an S is a
     confident 1, 0 or 5 on its own, but the rest of its word is "not a digit". A digit is dropped when
@@ -98,16 +109,12 @@ def _outside_text(boxes: list, accepted: list[int], not_digit: np.ndarray) -> li
     three or more digits beside one smudge."""
     if not accepted or not not_digit.any():
         return accepted
-    boxes = np.array(boxes, np.float32)
-    centres = boxes[:, :2] + boxes[:, 2:] / 2
-    heights = boxes[:, 3]
+    near = _neighbourhoods(boxes)
     is_digit = np.zeros(len(boxes), bool)
     is_digit[accepted] = True
     keep = []
     for i in accepted:
-        near = np.hypot(*(centres - centres[i]).T) <= 2.5 * np.maximum(heights, heights[i])
-        near &= (heights >= 0.5 * heights[i]) & (heights <= 2.0 * heights[i])
-        if 2 * np.count_nonzero(near & not_digit) < np.count_nonzero(near & is_digit):
+        if 2 * np.count_nonzero(near[i] & not_digit) < np.count_nonzero(near[i] & is_digit):
             keep.append(i)
     return keep
 
@@ -196,12 +203,10 @@ class DigitReader:
         """Readings called "not a digit" inside a number are read as their likeliest digit after all: the
         eleventh class also catches ~0.4 % of real digits (an open 4, a 6 cut by a shadow's edge), and
         between digits, with no other non-digit near, a mark of a digit's size is a digit. (Only if that
-        digit has some probability, ≥ 0.25.)"""
+        digit has some probability, ≥ 0.05; it is reported with that probability as its confidence.)"""
         if not accepted or not not_digit.any():
             return readings, accepted
-        boxes = np.array([r[0] for r in readings], np.float32)
-        centres = boxes[:, :2] + boxes[:, 2:] / 2
-        heights = boxes[:, 3]
+        near = _neighbourhoods([r[0] for r in readings])
         is_digit = np.zeros(len(readings), bool)
         is_digit[accepted] = True
         digit_columns = np.flatnonzero(self._digit_of >= 0)
@@ -211,9 +216,7 @@ class DigitReader:
             best = int(np.argmax(row))
             if row[best] < 0.05:
                 continue
-            near = np.hypot(*(centres - centres[i]).T) <= 2.5 * np.maximum(heights, heights[i])
-            near &= (heights >= 0.5 * heights[i]) & (heights <= 2.0 * heights[i])
-            if np.count_nonzero(near & is_digit) >= 2 and np.count_nonzero(near & not_digit) == 1:
+            if np.count_nonzero(near[i] & is_digit) >= 2 and np.count_nonzero(near[i] & not_digit) == 1:
                 readings[i] = (readings[i][0], int(self._digit_of[digit_columns[best]]), float(row[best]),
                                readings[i][3])
                 accepted.append(int(i))
