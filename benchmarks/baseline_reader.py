@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from mnist_edge.edge_runtime.classifier import Classifier
-from mnist_edge.edge_runtime.pipeline import Digit, FrameResult, group_digits, shipped_model
+from mnist_edge.edge_runtime.pipeline import Digit, FrameResult, group_digits, shipped_model, stage_times
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,5 @@ class BaselineReader:
                 digits.append(Digit(int(p.argmax()), float(p.max()), box))
         numbers, ordered = group_digits(digits)
         t4 = time.perf_counter()
-        latency = {"decode": decode_ms, "detect": (t1 - t0) * 1e3, "preprocess": (t2 - t1) * 1e3,
-                   "inference": (t3 - t2) * 1e3, "postprocess": (t4 - t3) * 1e3}
-        latency["total"] = sum(latency.values())
-        return FrameResult(index, source, tuple(numbers), tuple(ordered), latency,
-                           rejected=len(boxes) - len(digits))
+        return FrameResult(index, source, tuple(numbers), tuple(ordered),
+                           stage_times(decode_ms, t0, t1, t2, t3, t4), rejected=len(boxes) - len(digits))

@@ -79,6 +79,16 @@ def sample_clip() -> Path:
     return assets_dir() / "sample.avi"
 
 
+def stage_times(decode_ms: float, *stamps: float) -> dict[str, float]:
+    """STAGES in ms from decode_ms and the perf_counter() stamps between detect, preprocess, inference and
+    postprocess (five stamps: the start and the end of each), plus their total."""
+    latency = {"decode": decode_ms}
+    for stage, start, end in zip(STAGES[1:5], stamps[:-1], stamps[1:]):
+        latency[stage] = (end - start) * 1e3
+    latency["total"] = sum(latency.values())
+    return latency
+
+
 def group_digits(digits: list[Digit]) -> tuple[list[Number], list[Digit]]:
     """Accepted digits → (numbers in reading order, the digits in that order)."""
     numbers, ordered = [], []
@@ -192,11 +202,8 @@ class DigitReader:
                   for i in accepted]
         numbers, ordered = group_digits(digits)
         t3 = time.perf_counter()
-        latency = {"decode": decode_ms, "detect": (t_detect - t0) * 1e3, "preprocess": (t1 - t_detect) * 1e3,
-                   "inference": (t2 - t1) * 1e3, "postprocess": (t3 - t2) * 1e3}
-        latency["total"] = sum(latency.values())
-        return FrameResult(index, source, tuple(numbers), tuple(ordered), latency,
-                           rejected=len(readings) - len(accepted))
+        return FrameResult(index, source, tuple(numbers), tuple(ordered),
+                           stage_times(decode_ms, t0, t_detect, t1, t2, t3), rejected=len(readings) - len(accepted))
 
     def _in_number(self, readings: list[tuple], accepted: list[int], not_digit: np.ndarray,
                    probabilities: np.ndarray) -> tuple[list[tuple], list[int]]:
