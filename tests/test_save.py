@@ -36,6 +36,11 @@ def test_avi_survives_sigkill(tmp_path):
             assert process.poll() is None and time.monotonic() < deadline, process.stderr.read().decode()
             time.sleep(0.05)
         time.sleep(3)
+        # OpenCV's AVI writer holds its last ~1 MB in a buffer: kill only once well past it. Natively that is
+        # long done after 3 s (hundreds of frames); under qemu's emulated arm64 (~5 frames/s) it takes longer.
+        deadline = time.monotonic() + 90
+        while len(stdout.read_text().splitlines()) < 150 and time.monotonic() < deadline:
+            time.sleep(0.5)
         process.send_signal(signal.SIGKILL)  # a power cut: no close, no index written
         process.wait(timeout=10)
     finally:
@@ -44,7 +49,7 @@ def test_avi_survives_sigkill(tmp_path):
     # Each frame's JSON line is printed (and flushed) just before the frame goes to the video.
     written = len(stdout.read_text().splitlines())
     readable = readable_frames(out)
-    assert written >= 10, written  # hundreds of frames natively; 15 under qemu's emulated arm64 (arm64_check.sh)
+    assert written >= 150, written
     assert readable >= 0.8 * written, (readable, written)
 
 
