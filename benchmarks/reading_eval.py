@@ -188,10 +188,9 @@ def evaluate_frames(frames: Iterable[tuple[np.ndarray, dict[str, Any]]], model_p
         result = reader.process(frame)
         t_read.append(time.perf_counter() - t0)
         t_classify.append((result.latency_ms["inference"] + result.latency_ms["postprocess"]) / 1000.0)
-        kept = [d.box for d in result.digits]
         r = score_result(truth, result, iou_threshold)
-        read.append(ReadScore(truth.get("class", "classic"), r, len(kept)))
-        if r.numbers_read < r.numbers_true or r.extra_numbers or len(kept) > r.digits_correct:
+        read.append(ReadScore(truth.get("class", "classic"), r, len(result.digits)))
+        if r.numbers_read < r.numbers_true or r.extra_numbers or len(result.digits) > r.digits_correct:
             failures.append(name)
     report: dict[str, Any] = {
         "model": str(model_path) if model_path else "shipped cnn_int8" if reading else None,

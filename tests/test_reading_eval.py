@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 
-import numpy as np
 import pytest
 
 from mnist_edge.benchmarks.camera_synth import iter_frames

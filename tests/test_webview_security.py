@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import shutil
 import signal
 import statistics
@@ -14,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from http.client import HTTPConnection, HTTPSConnection
 
 import numpy as np
