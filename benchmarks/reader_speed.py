@@ -26,7 +26,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-DIGIT_READER, BASELINE = "DigitReader", "baseline"
+from mnist_edge.benchmarks.previous_reader import BEFORE_REAL_PHOTOS
+
+DIGIT_READER, BASELINE, PREVIOUS = "DigitReader", "baseline", "previous"
 STAGES = ("detect", "preprocess", "inference", "postprocess")  # decode is excluded: measured apart
 
 
@@ -39,6 +41,7 @@ class ReaderSpeedConfig:
     warmup_frames: int = 5     # untimed reads per reader before the first pass
     backend: str = "auto"
     model: str | None = None   # the same .tflite for both readers; None: the shipped cnn_int8
+    previous: str | None = None  # also time the reader of this git revision (its own shipped cnn_int8); None: not
 
 
 @dataclass(frozen=True)
@@ -162,6 +165,8 @@ def run_set(name: str, frames: list[DecodedFrame], readers: dict[str, Any], conf
     for reader_name, rec in record.items():
         out["readers"][reader_name] = {**_timing(rec, config.rounds), **score(reader_name, rec["results"])}
     ours, base = out["readers"][DIGIT_READER], out["readers"][BASELINE]
+    if PREVIOUS in out["readers"]:
+        out["fps_ratio_to_previous"] = ours["frames_per_s"] / out["readers"][PREVIOUS]["frames_per_s"]
     out["fps_ratio"] = ours["frames_per_s"] / base["frames_per_s"]
     out["fps_ratio_all_reads"] = ours["frames_per_s_all_reads"] / base["frames_per_s_all_reads"]
     out["p50_ratio"] = base["ms_per_frame"]["p50"] / ours["ms_per_frame"]["p50"]
@@ -178,6 +183,7 @@ def measure_reader_speed(out_dir: Path, images: np.ndarray, labels: np.ndarray, 
 
     from mnist_edge.benchmarks.baseline_reader import BaselineReader
     from mnist_edge.benchmarks.machine import machine_info
+    from mnist_edge.benchmarks.previous_reader import previous_reader
     from mnist_edge.edge_runtime.backend import load_backend
     from mnist_edge.edge_runtime.pipeline import DigitReader, shipped_model
 
@@ -192,7 +198,13 @@ def measure_reader_speed(out_dir: Path, images: np.ndarray, labels: np.ndarray, 
                    BASELINE: BaselineReader(model, config.backend, threads=1)}
         report: dict[str, Any] = {"schema": 1, "config": asdict(config), "model": str(model),
                                   "machine": machine_info(backend.name, backend.version, list(command)),
-                                  "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sets": {}}
+                                  "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "sets": {}, "skipped": {}}
+        if config.previous:
+            try:
+                readers[PREVIOUS] = previous_reader(config.previous, threads=1, backend=config.backend)
+                report["previous_revision"] = readers[PREVIOUS].revision
+            except RuntimeError as exc:
+                report["skipped"]["previous"] = str(exc)
         # The frames (58 MB of PNG for 200) go to a temporary folder, not beside the committed results.
         with tempfile.TemporaryDirectory(prefix="mnist-edge-reader-speed-") as tmp:
             synthetic = make_synthetic_set(Path(tmp), images, labels, config.frames, config.seed)
@@ -206,8 +218,8 @@ def measure_reader_speed(out_dir: Path, images: np.ndarray, labels: np.ndarray, 
                 lambda reader, results: score_realphotos(realphotos, results, out_dir / f"realphotos_{reader}.jsonl"))
             report["sets"]["realphotos"]["folder"] = str(realphotos)
         else:
-            report["skipped"] = {"realphotos": f"no {realphotos}/truth.json and score.py" if realphotos
-                                 else "no --realphotos folder given"}
+            report["skipped"]["realphotos"] = (f"no {realphotos}/truth.json and score.py" if realphotos
+                                               else "no --realphotos folder given")
     finally:
         cv2.setNumThreads(previous_threads)
     report["machine"]["load_average_end"] = list(os.getloadavg())
@@ -217,7 +229,8 @@ def measure_reader_speed(out_dir: Path, images: np.ndarray, labels: np.ndarray, 
     return report
 
 
-SET_TITLES = {"synthetic": "Synthetic camera-like frames", "realphotos": "Real photos"}
+SET_TITLES = {"synthetic": "Synthetic camera-like frames", "realphotos": "Real photos",
+              "previous": "The reader of an earlier revision"}
 
 
 def markdown(report: dict) -> list[str]:
@@ -251,6 +264,9 @@ def markdown(report: dict) -> list[str]:
         lines += ["", f"**DigitReader / baseline: {s['fps_ratio']:.2f}× the frames per second** "
                   f"({s['p50_ratio']:.2f}× by p50 ms per frame; {s['fps_ratio_all_reads']:.2f}× by the mean of all "
                   "reads, preempted ones included).", ""]
+        if "fps_ratio_to_previous" in s:
+            lines += [f"DigitReader / the reader of {report['previous_revision']} (its own shipped model): "
+                      f"**{s['fps_ratio_to_previous']:.2f}× the frames per second**.", ""]
     for key, why in report.get("skipped", {}).items():
         lines += [f"{SET_TITLES.get(key, key)}: skipped ({why}).", ""]
     return lines
@@ -264,7 +280,8 @@ def bench_section(out_dir: Path, images: np.ndarray, labels: np.ndarray, quick: 
     from mnist_edge.cli import one_line
 
     try:
-        config = ReaderSpeedConfig(frames=30 if quick else 200, rounds=3 if quick else 5, backend=backend)
+        config = ReaderSpeedConfig(frames=30 if quick else 200, rounds=3 if quick else 5, backend=backend,
+                                   previous=BEFORE_REAL_PHOTOS)
         return measure_reader_speed(out_dir, images, labels, config, realphotos or default_realphotos(), command)
     except Exception as exc:  # noqa: BLE001 - a failed section is a line in the report, not a crash
         progress(f"reader speed: FAILED: {one_line(exc)}")
@@ -288,6 +305,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="folder with real photos, truth.json and score.py (default: ../shared/data/realphotos)")
     parser.add_argument("--model", default=None, help="the .tflite both readers use (default: the shipped cnn_int8)")
     parser.add_argument("--backend", default="auto", help="TFLite interpreter (default: auto)")
+    parser.add_argument("--previous", default=BEFORE_REAL_PHOTOS, metavar="REV",
+                        help="also time the reader of this git revision, side by side (default: "
+                             f"{BEFORE_REAL_PHOTOS}, the reader before the real-photo work; 'none': not)")
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     from mnist_edge.cli import one_line
@@ -301,7 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise FileNotFoundError("no MNIST test set: pass --data-dir DIR or set MNIST_DIR")
         x_test, y_test = load_test_split(resolved)
         config = ReaderSpeedConfig(frames=args.frames, seed=args.seed, rounds=args.rounds, backend=args.backend,
-                                   model=args.model)
+                                   model=args.model, previous=None if args.previous == "none" else args.previous)
         realphotos = Path(args.realphotos) if args.realphotos else default_realphotos()
         report = measure_reader_speed(Path(args.out), x_test, y_test, config, realphotos,
                                       ["python", "-m", "mnist_edge.benchmarks.reader_speed", *argv])

@@ -97,3 +97,23 @@ def test_decode_folder_keeps_images_only_and_times_them(tmp_path):
     (tmp_path / "notes.md").write_text("not an image")
     frames = decode_folder(tmp_path)
     assert [f.name for f in frames] == ["a.jpg", "b.png"] and all(f.decode_ms > 0 for f in frames)
+
+
+def test_previous_revision_reads_side_by_side(subset, tmp_path):
+    """The reader of an earlier revision, loaded from git beside today's, is timed and scored with the others."""
+    from mnist_edge.benchmarks.previous_reader import BEFORE_REAL_PHOTOS, previous_reader, repository_root
+    from mnist_edge.benchmarks.reader_speed import PREVIOUS
+
+    root = repository_root()
+    if root is None or os.system(f"git -C {root} cat-file -e {BEFORE_REAL_PHOTOS}^{{commit}} 2>/dev/null"):
+        pytest.skip(f"no git history with {BEFORE_REAL_PHOTOS} (an installed package or a shallow clone)")
+    old = previous_reader(BEFORE_REAL_PHOTOS)
+    assert old.revision == BEFORE_REAL_PHOTOS and "edge_runtime" in type(old).__module__
+    assert not type(old).__module__.startswith("mnist_edge."), "the old reader must not be today's code"
+    images, labels = subset
+    config = ReaderSpeedConfig(frames=3, seed=5, rounds=1, warmup_frames=0, previous=BEFORE_REAL_PHOTOS)
+    report = measure_reader_speed(tmp_path, images, labels, config, None, ["test"])
+    synthetic = report["sets"]["synthetic"]
+    assert synthetic["readers"][PREVIOUS]["reads"] == 3 and synthetic["readers"][PREVIOUS]["numbers_exact"] >= 0.5
+    assert synthetic["fps_ratio_to_previous"] > 0 and report["previous_revision"] == BEFORE_REAL_PHOTOS
+    assert f"the reader of {BEFORE_REAL_PHOTOS}" in (tmp_path / "report.md").read_text()
