@@ -1,8 +1,13 @@
 """Find handwritten digits in a camera frame (numpy + OpenCV only).
 
-Most of the work happens on a downscaled "work" image (480x360 for 640x480: the smallest digit, 12 px
-at 480, stays 9 px tall there):
-1. any input (gray, BGR, BGRA, 16-bit, float) → 8-bit gray; optional ROI; huge frames downscaled;
+Two passes, coarse to fine (locate_digits). Most frames are read by the first, on a pooled "work" image:
+320x240 for 640x480, each 2x2 block's darkest value over its pixels and colour channels (_pool), so that
+the smallest digit (12 px at 480) is 6 px there with its strokes whole. Where that pass is ambiguous — a
+mark much taller than the frame's digits made of several digit-high pieces (lines written close together,
+whose rims touch at that scale), or texture that throws its noise statistics (grid paper) — the frame is
+read by the detailed pass: a 480x360 area-resized image (the smallest digit 9 px), ink per colour channel.
+In each pass:
+1. any input (gray, BGR, BGRA, 16-bit, float) → 8-bit gray or colour; optional ROI; huge frames downscaled;
 2. polarity and noise: against a median background the ink is the heavier tail of the residual;
 3. background: a closing (dark ink) / opening (light ink) with a kernel wider than any stroke keeps
    paper, shadows and page edges, but not the ink;
@@ -10,13 +15,14 @@ at 480, stays 9 px tall there):
 5. components of "ink > low" (noise- and ink-level based), kept if they reach "high" somewhere;
 6. shape rules reject specks, ruled lines, page edges and blobs; the fragments of a broken digit
    are merged; touching digits are split at ink valleys;
-7. each digit is cut from the full-resolution ink map and made MNIST-style (preprocess.mnist_style).
+7. each digit is cut from the full-resolution frame and made MNIST-style (preprocess.mnist_style).
 
 `locate_digits` does steps 1-6 and `Marks.prepare` step 7, so that the pipeline times them apart;
-`find_digits` is both. On one core of a busy 2-core AMD EPYC VM (cv2.setNumThreads(1), OpenCV 5.0),
-640x480 BGR camera_synth frames take 4.2 ms per frame for steps 1-6 (a third of it the area resize to the
-work image, 0.6 ms the background closing) and 0.13 ms per digit for step 7 (benchmarks/reader_speed.py);
-the gray frames of the shipped clip 2.9-3.0 ms p50 for steps 1-6 (mnist-edge run --loop).
+`find_digits` is both. On one core of a 2-core AMD EPYC (Zen 4) VM (cv2.setNumThreads(1), OpenCV 5.0),
+640x480 BGR camera_synth frames take ~1.5 ms per frame for steps 1-6 in the pooled pass and 4.1 ms in the
+detailed one (a third of it the area resize to the work image, 0.6 ms the background closing per channel),
+~0.1 ms per digit for step 7 (benchmarks/reader_speed.py); 4 % of those frames and 3 of the 34 real photos
+are read by the detailed pass.
 """
 from __future__ import annotations
 
@@ -40,6 +46,8 @@ class DetectConfig:
     min_digit_px: int = 10             # absolute floor on digit size (tiny frames and ROIs)
     work_width: int = 320              # detection image width ...
     work_min_digit_px: float = 9.0     # ... unless the smallest digit would get smaller than this
+    pooled_pass: bool = True           # first a pass on a pooled coarser image (_pool), see locate_digits ...
+    pooled_min_digit_px: float = 6.0   # ... where the smallest digit may be this small
     max_frame_side: int = 1600         # larger frames are downscaled first (boxes are mapped back)
     roi_context: float = 0.1           # an ROI is searched with this much surrounding frame (x frame height)
     polarity: str = "auto"             # "auto", "dark_on_light" or "light_on_dark"
@@ -219,6 +227,58 @@ def _shrink(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if img.ndim == 2 or (w % size[0] == 0 and h % size[1] == 0):
         return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
     return cv2.convertScaleAbs(cv2.resize(img.astype(np.float32), size, interpolation=cv2.INTER_AREA))
+
+
+def _pool(img: np.ndarray, p: int, dark_ink: bool) -> np.ndarray:
+    """One channel at 1/p of the resolution: each p x p block's darkest value (dark ink; for colour, over its
+    channels too: coloured ink is darkest in some channel) or lightest (light ink, on the channels' mean:
+    chalk is not coloured, and in dark frames the channels' noise would add up).
+
+    Keeping the extreme rather than the mean of a block keeps a thin stroke as strong as it is: area
+    averaging 2x2 blocks halves a 1-px pen line's contrast, and the smallest digits (12 px at 480) broke up.
+    One erode (dilate) over the rows of interleaved channels does blocks and channels at once: 0.11 ms for
+    a 640x480 BGR frame, against 1.4 ms for the area resize to the 480x360 work image.
+    """
+    if img.ndim == 3 and not dark_ink:
+        img = _channel_mean(img)
+    h, w = img.shape[:2]
+    c = img.shape[2] if img.ndim == 3 else 1
+    if p == 1 and c == 1:
+        return img
+    # Anchored at the top left: the output at column x*c*p holds the extreme of pixels x*p .. x*p+p-1 (all
+    # channels). Blocks cut by the right or bottom edge take what they have (the border counts as neutral).
+    kernel = np.ones((p, c * p), np.uint8)
+    pooled = (cv2.erode if dark_ink else cv2.dilate)(img.reshape(h, w * c), kernel, anchor=(0, 0))
+    return np.ascontiguousarray(pooled[::p, ::c * p])
+
+
+def _one_channel(img: np.ndarray, dark_ink: bool) -> np.ndarray:
+    """A colour crop as _pool sees it without pooling: its darkest channel (dark ink) or the channels' mean."""
+    if img.ndim == 2:
+        return img
+    if not dark_ink:
+        return _channel_mean(img)
+    out = img[:, :, 0]
+    for c in range(1, img.shape[2]):  # (numpy's img.min(axis=2) takes 0.12 ms on a 60x80 crop, this 0.01)
+        out = cv2.min(out, img[:, :, c])
+    return out
+
+
+def _polarity(img: np.ndarray, p: int, config: DetectConfig) -> tuple[bool, int]:
+    """Whether the ink is dark, and the contrast floor (see _background), from a copy of the frame at 1/(2p)."""
+    if img.ndim == 3:  # (the BGR luma: 0.09 ms for 640x480, where the channels' mean took 0.25 ms)
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.shape[2] == 3 else _channel_mean(img)
+    h, w = img.shape
+    # Area-averaged by p, then by 2: OpenCV's fast paths for integer factors (by 4 at once takes 3x longer).
+    small = cv2.resize(img, (max(8, w // p), max(8, h // p)), interpolation=cv2.INTER_AREA) if p > 1 else img
+    small = cv2.resize(small, (max(4, small.shape[1] // 2), max(4, small.shape[0] // 2)),
+                       interpolation=cv2.INTER_AREA)
+    dark_ink, sigma = _polarity_and_noise(small)
+    if config.polarity != "auto":
+        dark_ink = config.polarity == "dark_on_light"
+    # sigma was measured at 1/(2p) of the resolution, where area averaging divided it by ~2p: 18 p sigma is
+    # _background's floor (24 sigma measured at 3/8 of a 640x480 frame) for the same camera noise.
+    return dark_ink, int(np.clip(18.0 * p * sigma, 64, 128))
 
 
 def _near_strong(mask: np.ndarray, strong: np.ndarray, r: int
@@ -545,17 +605,52 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     lo_v, hi_v = cv2.minMaxLoc(gray.reshape(gray.shape[0], -1))[:2]  # (all channels)
     if hi_v - lo_v < 12:
         return nothing  # blank frame: nothing but noise
+    # Two passes, coarse to fine. The pooled pass reads a one-channel image at 1/p of the resolution (p x p
+    # blocks' darkest values: 320x240 for 640x480, where the smallest digit is 6 px); it is 2-3x faster and
+    # reads most frames as the detailed pass does. Where its marks are ambiguous — a mark much taller than
+    # the frame's digits, made of several digit-sized pieces: lines written close together, or digits one
+    # above the other, whose rims touch at the coarse scale — the frame is read by the detailed pass:
+    # the 480x360 area-resized image, ink per colour channel.
+    p = int(1.0 / max(config.work_width / W, config.pooled_min_digit_px / min_h) + 1e-6)
+    if config.pooled_pass and p >= 2:
+        marks = _locate(gray, config, min_h, max_h, full_scale, (ox, oy), inside, p)
+        if marks is not None:
+            return marks
+    return _locate(gray, config, min_h, max_h, full_scale, (ox, oy), inside)
 
-    # Work image: as small as possible while the smallest digit stays a solid component.
-    f = min(1.0, max(config.work_width / W, config.work_min_digit_px / min_h))
-    ww, wh = max(4, round(W * f)), max(4, round(H * f))
-    work = _shrink(gray, (ww, wh)) if f < 1 else gray
-    bg_work, dark_ink, floor = _background(work, config, max_h * f)
+
+def _locate(gray: np.ndarray, config: DetectConfig, min_h: float, max_h: float, full_scale: float,
+            origin: tuple[int, int], inside: tuple[int, int, int, int] | None, p: int = 0) -> Marks | None:
+    """Steps 2-6 on the 8-bit frame: the detailed pass, or with p >= 2 the pooled pass (None where it is
+    ambiguous; see locate_digits)."""
+    nothing = Marks(config)
+    ox, oy = origin
+    H, W = gray.shape[:2]
+    colour = gray if gray.ndim == 3 else None  # the component colours are read from here (_chroma)
+    if p:
+        f = 1.0 / p
+        dark_ink, floor = _polarity(gray, p, config)
+        work = _pool(gray, p, dark_ink)
+        wh, ww = work.shape
+        # At most 27 px (54 px of a 640x480 frame, 11 % of its height, as the detailed pass's 41 of 360): a
+        # larger kernel took shadow edges and the dim corners of phone photos for ink.
+        k = int(np.clip(0.2 * max_h * f, 5, 27)) | 1
+        bg_work = cv2.morphologyEx(work, cv2.MORPH_CLOSE if dark_ink else cv2.MORPH_OPEN,
+                                   cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    else:
+        # Work image: as small as possible while the smallest digit stays a solid component.
+        f = min(1.0, max(config.work_width / W, config.work_min_digit_px / min_h))
+        ww, wh = max(4, round(W * f)), max(4, round(H * f))
+        work = _shrink(gray, (ww, wh)) if f < 1 else gray
+        bg_work, dark_ink, floor = _background(work, config, max_h * f)
+        colour = work if work.ndim == 3 else None
     ink = _ink_map(work, bg_work, dark_ink, floor)
     low, high = _thresholds(ink, config)
     _, mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)
     if cv2.countNonZero(mask) > config.max_ink_fraction * mask.size:
-        return nothing  # not a page with writing: noise, a texture, or no contrast model fits
+        # Not a page with writing: noise, a texture, or no contrast model fits. (Pooling thickens the lines of
+        # grid paper: the pooled pass leaves that judgement to the detailed one.)
+        return None if p else nothing
     # Faint ink counts only near strong ink: a faint stroke of a digit is within a stroke's length of its
     # strong parts, while the lines of grid or ruled paper run on for whole digit heights (they joined
     # digits to each other and to the grid, and crops full of lines were then rightly rejected).
@@ -563,7 +658,9 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     r = int(np.clip(config.faint_reach * max(min_h * f, 0.08 * wh), 2, 12))
     mask, (bx0, by0, bx1, by1) = _near_strong(mask, strong, r)
     if bx1 <= bx0:
-        return nothing
+        # Nothing stands out. Unless something of clear contrast is there after all: then the pooled image's
+        # noise statistics were thrown by its texture (the lines of grid paper, thickened by pooling).
+        return None if p and cv2.minMaxLoc(ink)[1] >= 2 * 255 * config.min_contrast else nothing
     # Components of that box only (the mask is empty outside it): 0.35 -> ~0.2 ms on synthetic frames.
     n, box_labels, stats, _ = cv2.connectedComponentsWithStats(mask[by0:by1, bx0:bx1], connectivity=8,
                                                                ltype=cv2.CV_16U)
@@ -601,16 +698,22 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
     mergeable = area[idx] >= 0.08 * sh[idx].astype(np.float32) ** 2
     # The colours matter only where fragments may merge: a seed and one more mark (see _merge_fragments).
     merging = idx.size >= 2 and np.any(seeds & mergeable)
-    colour = None
-    if work.ndim == 3 and merging:
+    shares = None
+    if colour is not None and merging:
         box = (slice(by0, by1), slice(bx0, bx1))
-        colour = _chroma(work[box], mask[box], box_labels, n, idx)
-    groups, rects = _merge_fragments(boxes, seeds, mergeable, config, max_h_w, colour)
+        if colour is not work:  # the pooled pass: the colour frame's region, area-averaged to work pixels
+            colour = cv2.resize(colour[by0 * p:by1 * p, bx0 * p:bx1 * p], (bx1 - bx0, by1 - by0),
+                                interpolation=cv2.INTER_AREA)
+            box = (slice(None), slice(None))
+        shares = _chroma(colour[box], mask[by0:by1, bx0:bx1], box_labels, n, idx)
+    groups, rects = _merge_fragments(boxes, seeds, mergeable, config, max_h_w, shares)
     rects = rects.astype(np.int64)
     gw, gh = rects[:, 2] - rects[:, 0], rects[:, 3] - rects[:, 1]
     # MNIST sizes a digit by its larger side: a flat 2 or 5 may be only 2/3 as tall as it is wide.
     plausible = (np.maximum(gw, gh) >= min_h_w) & (gh >= 0.6 * min_h_w) & (gh <= max_h_w)
     plausible &= (gh <= config.max_height_ratio * np.maximum(gw, 1)) & (gw <= 4.5 * gh)
+    if p and _ambiguous(groups, gh, plausible, sh[idx], seeds):
+        return None
 
     group_of = np.zeros(n, np.uint16)  # label → 1-based group number (0: not a candidate)
     candidates: list[tuple[tuple[int, int, int, int], np.ndarray, bool]] = []
@@ -671,6 +774,20 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
                  bg_work, f, dark_ink, floor, min_h, full_scale, (ox, oy), inside)
 
 
+def _ambiguous(groups: list[list[int]], gh: np.ndarray, plausible: np.ndarray, heights: np.ndarray,
+               seeds: np.ndarray) -> bool:
+    """The pooled pass's marks are ambiguous: a group 1.6x as tall as the frame's typical digit (the median
+    height of its seed pieces, given two) holds at least two pieces of a digit's height (0.6 typical)."""
+    tall = heights[seeds]
+    if tall.size < 2:
+        return False
+    typical = float(np.median(tall))
+    for k in np.flatnonzero(plausible & (gh > 1.6 * typical)):
+        if np.count_nonzero(heights[groups[k]] >= 0.6 * typical) >= 2:
+            return True
+    return False
+
+
 def _cuts(own: np.ndarray, min_aspect: float, config: DetectConfig, min_h: float, x0: int, y0: int,
           valley: float | None = 0.6) -> list:
     """A wide mark cut at its ink valleys into digit-high parts [(box, own)]; [] if it does not cut."""
@@ -724,6 +841,8 @@ def _crop_digit(gray: np.ndarray, bg_work: np.ndarray, box_w: tuple[int, int, in
         return None
     size = (cx1 - cx0, cy1 - cy0)
     g = gray[cy0:cy1, cx0:cx1]
+    if bg_work.ndim == 2 and g.ndim == 3:  # (the pooled pass's one channel)
+        g = _one_channel(g, dark_ink)
     if f < 1:
         bg = cv2.resize(bg_work[wy0:wy1, wx0:wx1], size, interpolation=cv2.INTER_LINEAR)
     else:

@@ -72,14 +72,19 @@ def write(sheet: np.ndarray, glyph: np.ndarray, x: int, y: int, height: int, ink
 
 
 def number(sheet, glyphs, text: str, x: int, y: int, height: int, gap: float = 0.25, seed: int = 0, **kw):
-    """Write `text` left to right; each digit a different MNIST image; returns the boxes."""
+    """Write `text` left to right, `gap` digit heights between the inks; each digit a different MNIST image;
+    returns the ink boxes."""
     rng = np.random.default_rng(seed)
     boxes = []
     for ch in text:
         options = glyphs[int(ch)]
-        box = write(sheet, options[rng.integers(len(options))], x, y, height, **kw)
-        boxes.append(box)
-        x = box[0] + box[2] + int(gap * height)
+        glyph = options[rng.integers(len(options))]
+        if boxes:
+            # `gap` is between the inks: a 1 sits in the middle of its 20x20 box, so the box goes where its
+            # ink starts gap x height after the previous digit's (write() places the box, at x).
+            first_column = int(np.flatnonzero(glyph.max(axis=0) > 0.3 * 255)[0])
+            x = boxes[-1][0] + boxes[-1][2] + int(gap * height) + int((4 - first_column) * height / 20.0)
+        boxes.append(write(sheet, glyph, x, y, height, **kw))
     return boxes
 
 
@@ -131,6 +136,26 @@ def test_lines_written_close_together(reader, glyphs):
     for k, text in enumerate(("88888", "66666", "77777")):
         number(sheet, glyphs, text, 120, 100 + k * 69, 60, gap=0.35, seed=k)
     assert read(reader, frame_of(sheet)) == ["88888", "66666", "77777"]
+
+
+def test_pooled_pass_defers_to_the_detailed_pass_where_lines_touch(glyphs):
+    """The coarse pooled pass reads an ordinary frame itself; where lines written close together touch at its
+    scale (a mark of several digit-high pieces, much taller than the digits), the frame is read in detail."""
+    from dataclasses import replace
+
+    from mnist_edge.edge_runtime.detect import DetectConfig, locate_digits
+
+    detailed = replace(DetectConfig(), pooled_pass=False)
+    one_line = paper()
+    number(one_line, glyphs, "4096", 120, 200, 60, gap=0.35)
+    marks = locate_digits(frame_of(one_line))
+    assert marks.f == 0.5 and len(marks) == 4  # pooled: 320x240 for 640x480
+    assert locate_digits(frame_of(one_line), detailed).f == 0.75
+    close = paper()
+    for k, text in enumerate(("88888", "66666", "77777")):
+        number(close, glyphs, text, 120, 100 + k * 69, 60, gap=0.35, seed=k)
+    marks, reference = locate_digits(frame_of(close)), locate_digits(frame_of(close), detailed)
+    assert marks.f == 0.75 and [m[0] for m in marks.marks] == [m[0] for m in reference.marks]
 
 
 def test_grid_paper(reader, glyphs):
