@@ -21,8 +21,8 @@ In each pass:
 `find_digits` is both. On one core of a 2-core AMD EPYC (Zen 4) VM (cv2.setNumThreads(1), OpenCV 5.0),
 640x480 BGR camera_synth frames take ~1.5 ms per frame for steps 1-6 in the pooled pass and 4.1 ms in the
 detailed one (a third of it the area resize to the work image, 0.6 ms the background closing per channel),
-~0.1 ms per digit for step 7 (benchmarks/reader_speed.py); 4 % of those frames and 3 of the 34 real photos
-are read by the detailed pass.
+~0.1 ms per digit for step 7 (benchmarks/reader_speed.py); 13 of 300 such frames and 4 of the 34 real photos
+were read again by the detailed pass.
 """
 from __future__ import annotations
 
