@@ -6,6 +6,7 @@ the smallest digit (12 px at 480) is 6 px there with its strokes whole. Where th
 mark much taller than the frame's digits made of several digit-high pieces (lines written close together,
 whose rims touch at that scale), or texture that throws its noise statistics (grid paper) — the frame is
 read by the detailed pass: a 480x360 area-resized image (the smallest digit 9 px), ink per colour channel.
+(DigitReader also reads a frame in detail when the classifier rejects a candidate of the pooled pass.)
 In each pass:
 1. any input (gray, BGR, BGRA, 16-bit, float) → 8-bit gray or colour; optional ROI; huge frames downscaled;
 2. polarity and noise: against a median background the ink is the heavier tail of the residual;
@@ -107,6 +108,7 @@ class Marks:
     full_scale: float = 1.0             # full resolution / frame
     origin: tuple[int, int] = (0, 0)    # frame position of the searched region's corner
     inside: tuple[int, int, int, int] | None = None  # the ROI (x0, y0, x1, y1): keep digits centred in it
+    pooled: bool = False                # found by the pooled pass (see locate_digits)
 
     def __len__(self) -> int:
         return len(self.marks)
@@ -771,7 +773,7 @@ def _locate(gray: np.ndarray, config: DetectConfig, min_h: float, max_h: float, 
                       and not (c[2] < 0.4 * typical and c[0][3] > 2.5 * c[0][2])]
     candidates.sort(key=lambda c: -c[0][2] * c[0][3])
     return Marks(config, [(box, own, parts) for box, own, _, parts in candidates[:config.max_digits]], gray,
-                 bg_work, f, dark_ink, floor, min_h, full_scale, (ox, oy), inside)
+                 bg_work, f, dark_ink, floor, min_h, full_scale, (ox, oy), inside, pooled=bool(p))
 
 
 def _ambiguous(groups: list[list[int]], gh: np.ndarray, plausible: np.ndarray, heights: np.ndarray,

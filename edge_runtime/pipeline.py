@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
@@ -136,7 +136,8 @@ class DigitReader:
     `batched=False` runs one inference per digit instead of one per frame (same answers; slower).
     `rotate` turns each frame clockwise first (90: a camera lying on its left side); boxes are then in the
     turned frame's pixels. A model with an eleventh class, "not a digit" (the shipped CNN), rejects the
-    candidates it puts there: letters, pieces of digits, rulings, smudges.
+    candidates it puts there: letters, pieces of digits, rulings, smudges. Detection is coarse to fine
+    (detect.locate_digits): a frame whose coarse reading rejects a candidate is read again in detail.
     """
     model_path: str | Path | None = None   # None or "auto": the faster shipped CNN twin here (model_choice)
     backend: str = "auto"
@@ -176,9 +177,25 @@ class DigitReader:
         if self.rotate:
             frame = rotate_frame(frame, self.rotate)
         marks = locate_digits(frame, self.detect_config, self.roi)
-        t_detect = time.perf_counter()
+        numbers, ordered, rejected, stamps = self._read(marks, [t0, time.perf_counter()])
+        if rejected and marks.pooled:
+            # The coarse pass left a mark that is no digit, or not surely one: this frame is read by the
+            # detailed pass instead (5 % of the legacy synthetic frames, 27 % of all scene classes, 12 of the
+            # 34 real photos; numbers exact 94.5 -> 95.5 % and 74.4 -> 75.5 % on those sets). Its stages
+            # add to the first pass's.
+            t_again = time.perf_counter()
+            detailed = replace(self.detect_config, pooled_pass=False)
+            again = self._read(locate_digits(frame, detailed, self.roi), [t_again, time.perf_counter()])
+            numbers, ordered, rejected = again[:3]
+            stamps = list(np.cumsum([0.0, *np.diff(stamps) + np.diff(again[3])]))
+        return FrameResult(index, source, tuple(numbers), tuple(ordered), stage_times(decode_ms, *stamps),
+                           rejected=rejected)
+
+    def _read(self, marks, stamps: list[float]) -> tuple[list[Number], list[Digit], int, list[float]]:
+        """Cut out, classify (one invoke for the frame) and group `marks`: (numbers, digits in reading order,
+        rejected candidates, `stamps` + the perf_counter() stamps after each of those three stages)."""
         candidates = marks.prepare()
-        t1 = time.perf_counter()
+        stamps.append(time.perf_counter())
         # One invoke for the frame: every candidate, then the parts of those that have alternatives.
         images = [c.image for c in candidates] + [p.image for c in candidates for p in c.parts]
         if images:
@@ -189,7 +206,7 @@ class DigitReader:
                 probabilities = np.concatenate([self.classifier.predict(image[None]) for image in batch])
         else:
             probabilities = np.zeros((0, len(self._digit_of)), np.float32)
-        t2 = time.perf_counter()
+        stamps.append(time.perf_counter())
         predictions = self._digit_of[probabilities.argmax(axis=1)]
         confidences = probabilities.max(axis=1)
         readings = self._choose(candidates, predictions, confidences)
@@ -201,9 +218,8 @@ class DigitReader:
         digits = [Digit(int(readings[i][1]), float(readings[i][2]), tuple(int(v) for v in readings[i][0]))
                   for i in accepted]
         numbers, ordered = group_digits(digits)
-        t3 = time.perf_counter()
-        return FrameResult(index, source, tuple(numbers), tuple(ordered),
-                           stage_times(decode_ms, t0, t_detect, t1, t2, t3), rejected=len(readings) - len(accepted))
+        stamps.append(time.perf_counter())
+        return numbers, ordered, len(readings) - len(accepted), stamps
 
     def _in_number(self, readings: list[tuple], accepted: list[int], not_digit: np.ndarray,
                    probabilities: np.ndarray) -> tuple[list[tuple], list[int]]:
