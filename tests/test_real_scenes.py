@@ -208,6 +208,32 @@ def test_touching_digits(reader, glyphs):
     assert "".join(d and str(d.digit) for d in result.digits) == "06"
 
 
+def test_a_rejection_in_the_coarse_reading_sends_the_frame_to_the_detailed_pass(reader, glyphs):
+    """DigitReader reads a frame in detail when the pooled pass's reading rejects a candidate; otherwise the
+    pooled reading stands."""
+    from dataclasses import replace
+
+    from mnist_edge.edge_runtime.detect import DetectConfig, locate_digits
+
+    detailed = DigitReader(shipped_model("cnn_int8"), detect_config=replace(DetectConfig(), pooled_pass=False))
+    plain = paper()
+    number(plain, glyphs, "4096", 120, 200, 60, gap=0.35)
+    with_word = paper()
+    number(with_word, glyphs, "4096", 120, 300, 60, gap=0.35)
+    with_word = frame_of(with_word)
+    cv2.putText(with_word, "meter", (120, 150), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 2.2, (30, 30, 30), 4)
+    for frame, rejects in ((frame_of(plain), False), (with_word, True)):
+        marks = locate_digits(frame)
+        assert marks.pooled
+        assert (reader._read(marks, [0.0, 0.0])[2] > 0) == rejects
+        result = reader.process(frame)
+        expected = detailed.process(frame) if rejects else result
+        assert [n.text for n in result.numbers] == [n.text for n in expected.numbers] == ["4096"]
+        assert [d.box for d in result.digits] == [d.box for d in expected.digits]
+    assert [d.box for d in reader.process(frame_of(plain)).digits] != \
+        [d.box for d in detailed.process(frame_of(plain)).digits], "the plain frame should be the pooled pass's"
+
+
 def test_words_are_not_digits(reader):
     # Handwriting-like words (OpenCV's script font) and a printed line: no digits in them.
     sheet = frame_of(paper())
