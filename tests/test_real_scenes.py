@@ -221,7 +221,8 @@ def test_a_rejection_in_the_coarse_reading_sends_the_frame_to_the_detailed_pass(
     with_word = paper()
     number(with_word, glyphs, "4096", 120, 300, 60, gap=0.35)
     with_word = frame_of(with_word)
-    cv2.putText(with_word, "meter", (120, 150), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 2.2, (30, 30, 30), 4)
+    cv2.putText(with_word, "What is OCR?", (40, 100), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 2.2, (30, 30, 30), 4)
+    cv2.putText(with_word, "hello camera", (40, 200), cv2.FONT_HERSHEY_SCRIPT_COMPLEX, 2.0, (40, 30, 30), 3)
     for frame, rejects in ((frame_of(plain), False), (with_word, True)):
         marks = locate_digits(frame)
         assert marks.pooled
