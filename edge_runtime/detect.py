@@ -254,33 +254,15 @@ def _pool(img: np.ndarray, p: int, dark_ink: bool) -> np.ndarray:
     return np.ascontiguousarray(pooled[::p, ::c * p])
 
 
-def _one_channel(img: np.ndarray, dark_ink: bool) -> np.ndarray:
-    """A colour crop as _pool sees it without pooling: its darkest channel (dark ink) or the channels' mean."""
-    if img.ndim == 2:
-        return img
-    if not dark_ink:
-        return _channel_mean(img)
-    out = img[:, :, 0]
-    for c in range(1, img.shape[2]):  # (numpy's img.min(axis=2) takes 0.12 ms on a 60x80 crop, this 0.01)
-        out = cv2.min(out, img[:, :, c])
-    return out
-
-
-def _polarity(img: np.ndarray, p: int, config: DetectConfig) -> tuple[bool, int]:
-    """Whether the ink is dark, and the contrast floor (see _background), from a copy of the frame at 1/(2p)."""
+def _small_luma(img: np.ndarray, p: int) -> np.ndarray:
+    """The frame's luma area-averaged by 2p (the pooled pass's copy for _polarity)."""
     if img.ndim == 3:  # (the BGR luma: 0.09 ms for 640x480, where the channels' mean took 0.25 ms)
         img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.shape[2] == 3 else _channel_mean(img)
     h, w = img.shape
     # Area-averaged by p, then by 2: OpenCV's fast paths for integer factors (by 4 at once takes 3x longer).
     small = cv2.resize(img, (max(8, w // p), max(8, h // p)), interpolation=cv2.INTER_AREA) if p > 1 else img
-    small = cv2.resize(small, (max(4, small.shape[1] // 2), max(4, small.shape[0] // 2)),
-                       interpolation=cv2.INTER_AREA)
-    dark_ink, sigma = _polarity_and_noise(small)
-    if config.polarity != "auto":
-        dark_ink = config.polarity == "dark_on_light"
-    # sigma was measured at 1/(2p) of the resolution, where area averaging divided it by ~2p: 18 p sigma is
-    # _background's floor (24 sigma measured at 3/8 of a 640x480 frame) for the same camera noise.
-    return dark_ink, int(np.clip(18.0 * p * sigma, 64, 128))
+    return cv2.resize(small, (max(4, small.shape[1] // 2), max(4, small.shape[0] // 2)),
+                      interpolation=cv2.INTER_AREA)
 
 
 def _near_strong(mask: np.ndarray, strong: np.ndarray, r: int
@@ -318,26 +300,31 @@ def _median5(img: np.ndarray) -> np.ndarray:
     return cv2.medianBlur(wide, 5)[:, :w]
 
 
-def _background(work: np.ndarray, config: DetectConfig, max_h_px: float) -> tuple[np.ndarray, bool, int]:
-    """Paper level at the size of `work` (ink removed; per channel for BGR), whether the ink is dark,
-    and the contrast floor."""
-    h, w = work.shape[:2]
-    small = cv2.resize(work, (max(4, w // 2), max(4, h // 2)), interpolation=cv2.INTER_AREA)
-    if small.ndim == 3:
-        small = _channel_mean(small)
+def _polarity(small: np.ndarray, config: DetectConfig, floor_per_sigma: float) -> tuple[bool, int]:
+    """Whether the ink is dark, and the contrast floor, from a small gray copy of the frame.
+
+    Contrast is relative to the brighter side, but not below the floor: in near-black regions (the table
+    beyond the page, deep shadow) read noise would otherwise look like 30 % contrast. The floor is
+    `floor_per_sigma` times the noise measured on `small`, where area averaging divided it by the copy's
+    scale: 24 for the detailed pass's copy (half its work image, 3/8 of a 640x480 frame), 18 p for the pooled
+    pass's (1/(2p)) give the same floor for the same camera noise.
+    """
     dark_ink, sigma = _polarity_and_noise(small)
     if config.polarity != "auto":
         dark_ink = config.polarity == "dark_on_light"
-    # Contrast is relative to the brighter side, but not below this gray level: in near-black regions
-    # (the table beyond the page, deep shadow) read noise would otherwise look like 30 % contrast.
-    # sigma was measured at half the work resolution, where area averaging halved it.
-    floor = int(np.clip(12.0 * 2.0 * sigma, 64, 128))
-    # A closing fills dark strokes narrower than the kernel (MNIST strokes are < 0.2 of the digit
-    # height) and keeps larger shapes: shadows and page edges stay in the background. At full work
-    # resolution an edge is reproduced to the pixel; a coarser estimate leaves a 1-px "ink" line along it.
-    k = int(np.clip(0.2 * max_h_px, 5, 41)) | 1
+    return dark_ink, int(np.clip(floor_per_sigma * sigma, 64, 128))
+
+
+def _background(work: np.ndarray, dark_ink: bool, max_h_px: float, max_kernel: int) -> np.ndarray:
+    """Paper level at the size of `work` (ink removed; per channel for BGR).
+
+    A closing fills dark strokes narrower than the kernel (MNIST strokes are < 0.2 of the digit
+    height) and keeps larger shapes: shadows and page edges stay in the background. At full work
+    resolution an edge is reproduced to the pixel; a coarser estimate leaves a 1-px "ink" line along it.
+    """
+    k = int(np.clip(0.2 * max_h_px, 5, max_kernel)) | 1
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
-    return cv2.morphologyEx(work, cv2.MORPH_CLOSE if dark_ink else cv2.MORPH_OPEN, kernel), dark_ink, floor
+    return cv2.morphologyEx(work, cv2.MORPH_CLOSE if dark_ink else cv2.MORPH_OPEN, kernel)
 
 
 def _ink_map(gray: np.ndarray, bg: np.ndarray, dark_ink: bool, floor: int) -> np.ndarray:
@@ -628,24 +615,23 @@ def _locate(gray: np.ndarray, config: DetectConfig, min_h: float, max_h: float, 
     nothing = Marks(config)
     ox, oy = origin
     H, W = gray.shape[:2]
-    colour = gray if gray.ndim == 3 else None  # the component colours are read from here (_chroma)
     if p:
         f = 1.0 / p
-        dark_ink, floor = _polarity(gray, p, config)
+        dark_ink, floor = _polarity(_small_luma(gray, p), config, 18.0 * p)
         work = _pool(gray, p, dark_ink)
-        wh, ww = work.shape
         # At most 27 px (54 px of a 640x480 frame, 11 % of its height, as the detailed pass's 41 of 360): a
         # larger kernel took shadow edges and the dim corners of phone photos for ink.
-        k = int(np.clip(0.2 * max_h * f, 5, 27)) | 1
-        bg_work = cv2.morphologyEx(work, cv2.MORPH_CLOSE if dark_ink else cv2.MORPH_OPEN,
-                                   cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+        max_kernel = 27
     else:
         # Work image: as small as possible while the smallest digit stays a solid component.
         f = min(1.0, max(config.work_width / W, config.work_min_digit_px / min_h))
-        ww, wh = max(4, round(W * f)), max(4, round(H * f))
-        work = _shrink(gray, (ww, wh)) if f < 1 else gray
-        bg_work, dark_ink, floor = _background(work, config, max_h * f)
-        colour = work if work.ndim == 3 else None
+        work = _shrink(gray, (max(4, round(W * f)), max(4, round(H * f)))) if f < 1 else gray
+        small = cv2.resize(work, (max(4, work.shape[1] // 2), max(4, work.shape[0] // 2)),
+                           interpolation=cv2.INTER_AREA)
+        dark_ink, floor = _polarity(_channel_mean(small) if small.ndim == 3 else small, config, 24.0)
+        max_kernel = 41
+    wh, ww = work.shape[:2]
+    bg_work = _background(work, dark_ink, max_h * f, max_kernel)
     ink = _ink_map(work, bg_work, dark_ink, floor)
     low, high = _thresholds(ink, config)
     _, mask = cv2.threshold(ink, low, 1, cv2.THRESH_BINARY)
@@ -701,13 +687,13 @@ def _locate(gray: np.ndarray, config: DetectConfig, min_h: float, max_h: float, 
     # The colours matter only where fragments may merge: a seed and one more mark (see _merge_fragments).
     merging = idx.size >= 2 and np.any(seeds & mergeable)
     shares = None
-    if colour is not None and merging:
-        box = (slice(by0, by1), slice(bx0, bx1))
-        if colour is not work:  # the pooled pass: the colour frame's region, area-averaged to work pixels
-            colour = cv2.resize(colour[by0 * p:by1 * p, bx0 * p:bx1 * p], (bx1 - bx0, by1 - by0),
+    if gray.ndim == 3 and merging:
+        if p:  # the pooled pass's work image has one channel: the frame's region, area-averaged to work pixels
+            region = cv2.resize(gray[by0 * p:by1 * p, bx0 * p:bx1 * p], (bx1 - bx0, by1 - by0),
                                 interpolation=cv2.INTER_AREA)
-            box = (slice(None), slice(None))
-        shares = _chroma(colour[box], mask[by0:by1, bx0:bx1], box_labels, n, idx)
+        else:
+            region = work[by0:by1, bx0:bx1]
+        shares = _chroma(region, mask[by0:by1, bx0:bx1], box_labels, n, idx)
     groups, rects = _merge_fragments(boxes, seeds, mergeable, config, max_h_w, shares)
     rects = rects.astype(np.int64)
     gw, gh = rects[:, 2] - rects[:, 0], rects[:, 3] - rects[:, 1]
@@ -844,7 +830,7 @@ def _crop_digit(gray: np.ndarray, bg_work: np.ndarray, box_w: tuple[int, int, in
     size = (cx1 - cx0, cy1 - cy0)
     g = gray[cy0:cy1, cx0:cx1]
     if bg_work.ndim == 2 and g.ndim == 3:  # (the pooled pass's one channel)
-        g = _one_channel(g, dark_ink)
+        g = _pool(g, 1, dark_ink)
     if f < 1:
         bg = cv2.resize(bg_work[wy0:wy1, wx0:wx1], size, interpolation=cv2.INTER_LINEAR)
     else:

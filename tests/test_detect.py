@@ -295,7 +295,7 @@ def test_reading_eval_scores_a_small_dataset(subset, tmp_path):
 
 def test_fast_image_helpers_equal_the_opencv_calls_they_replace():
     """The speed-ups of detection compute exactly what the plain OpenCV calls compute (oracle: OpenCV)."""
-    from mnist_edge.edge_runtime.detect import _channel_mean, _median5, _near_strong, _one_channel, _pool, _shrink
+    from mnist_edge.edge_runtime.detect import _channel_mean, _median5, _near_strong, _pool, _shrink
 
     rng = np.random.default_rng(12)
     for w in (5, 33, 60, 67, 68, 79, 80, 121):  # both sides of OpenCV's narrow-image median path
@@ -318,7 +318,6 @@ def test_fast_image_helpers_equal_the_opencv_calls_they_replace():
             lightest = np.array([[mean[y * p:(y + 1) * p, x * p:(x + 1) * p].max() for x in range(cols)]
                                  for y in range(rows)], np.uint8)
             assert np.array_equal(_pool(img.squeeze(), p, False), lightest), (channels, p)
-        assert np.array_equal(_one_channel(img.squeeze(), True), img.min(axis=2))
     for channels in (2, 3):
         img = rng.integers(0, 256, (41, 53, channels), dtype=np.uint8)
         weights = np.full((1, channels), 1.0 / channels, np.float32)
