@@ -100,7 +100,7 @@ class _Quantizer:
         if not self.quantized:
             return x.astype(self.dtype, copy=False)
         q = np.round(x / self.scale) + self.zero_point
-        return np.clip(q, self.low, self.high).astype(self.dtype)
+        return np.minimum(np.maximum(q, self.low), self.high).astype(self.dtype)
 
     def dequantize(self, q: np.ndarray) -> np.ndarray:
         if not self.quantized:

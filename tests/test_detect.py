@@ -294,8 +294,9 @@ def test_reading_eval_scores_a_small_dataset(subset, tmp_path):
 
 
 def test_fast_image_helpers_equal_the_opencv_calls_they_replace():
-    """The speed-ups of detection compute exactly what the plain OpenCV calls compute (oracle: OpenCV)."""
-    from mnist_edge.edge_runtime.detect import _channel_mean, _median5, _near_strong, _pool, _shrink
+    """The speed-ups of detection compute exactly what the plain OpenCV or numpy calls compute (the oracles)."""
+    from mnist_edge.edge_runtime.detect import (_channel_mean, _median, _median5, _median_level, _near_strong, _pool,
+                                                _shrink)
 
     rng = np.random.default_rng(12)
     for w in (5, 33, 60, 67, 68, 79, 80, 121):  # both sides of OpenCV's narrow-image median path
@@ -305,8 +306,9 @@ def test_fast_image_helpers_equal_the_opencv_calls_they_replace():
         img = rng.integers(0, 256, (97, 131, channels), dtype=np.uint8).squeeze()
         for size in ((98, 73), (65, 48), (40, 30)):
             assert np.array_equal(_shrink(img, size), cv2.resize(img, size, interpolation=cv2.INTER_AREA))
-    for channels in (1, 2, 3):
-        img = rng.integers(0, 256, (97, 131, channels), dtype=np.uint8)
+    for channels, view in ((1, False), (2, False), (3, False), (3, True)):
+        img = rng.integers(0, 256, (99, 134, channels), dtype=np.uint8)
+        img = img[2:, 3:] if view else img[:97, :131]  # (a crop's view of the frame, as _crop_digit pools it)
         for p in (1, 2, 3, 5):
             # Oracle: each p x p block's (edge blocks: what is left of it) extreme, over the channels for dark
             # ink; of the channels' mean for light ink.
@@ -326,12 +328,21 @@ def test_fast_image_helpers_equal_the_opencv_calls_they_replace():
         mask = (rng.random((90, 120)) < 0.3).astype(np.uint8)
         strong = mask & (rng.random(mask.shape) < density).astype(np.uint8)
         ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
-        near, (x0, y0, x1, y1) = _near_strong(mask, strong, r)
-        assert np.array_equal(near, cv2.bitwise_and(mask, cv2.dilate(strong, ellipse)))
+        near = cv2.bitwise_and(mask, cv2.dilate(strong, ellipse))
+        in_box, (x0, y0, x1, y1) = _near_strong(mask, strong, r)
+        assert np.array_equal(in_box, near[y0:y1, x0:x1])
+        assert np.count_nonzero(in_box) == np.count_nonzero(near)  # (none outside the box)
         if x1 > x0:  # components of the box: the whole image's, in the same order
             whole = cv2.connectedComponentsWithStats(near, connectivity=8, ltype=cv2.CV_16U)
-            box = cv2.connectedComponentsWithStats(near[y0:y1, x0:x1], connectivity=8, ltype=cv2.CV_16U)
+            box = cv2.connectedComponentsWithStats(in_box, connectivity=8, ltype=cv2.CV_16U)
             assert np.array_equal(whole[1][y0:y1, x0:x1], box[1])
             assert np.array_equal(whole[2][1:, 2:], box[2][1:, 2:])
         else:
-            assert not near.any()
+            assert not near.any() and in_box.size == 0
+    for size in (1, 2, 7, 40):
+        for scale in (1, 3, 40):  # medians of residuals: mostly 0-2 (counted), else from the histogram
+            img = np.minimum(rng.exponential(scale, (size, 33)), 255).astype(np.uint8)
+            assert _median_level(img) == int(np.sort(img, axis=None)[(img.size - 1) // 2])
+        values = rng.random(size).astype(np.float32)
+        assert _median(values) == float(np.median(values))
+        assert _median(values.astype(np.int64)) == float(np.median(values.astype(np.int64)))
