@@ -895,8 +895,7 @@ def _crop_digit(gray: np.ndarray, bg_work: np.ndarray, box_w: tuple[int, int, in
         bg = bg_work[wy0:wy1, wx0:wx1]
     # Only this digit's own pixels (plus their anti-aliased rim): a neighbour's stroke or a speck in
     # the margin would shift the centre of mass; a split digit also loses its neighbour's columns.
-    own = np.zeros((wy1 - wy0, wx1 - wx0), np.uint8)
-    own[by - wy0:by - wy0 + bh, bx - wx0:bx - wx0 + bw] = own_box
+    own = cv2.copyMakeBorder(own_box, by - wy0, wy1 - by - bh, bx - wx0, wx1 - bx - bw, cv2.BORDER_CONSTANT, value=0)
     own = cv2.dilate(own, _SQUARE3)
     if f < 1:
         own = cv2.resize(own, size, interpolation=cv2.INTER_NEAREST)
