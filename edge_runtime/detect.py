@@ -40,6 +40,7 @@ from mnist_edge.edge_runtime.preprocess import PreprocessConfig, mnist_style
 
 POLARITIES = ("auto", "dark_on_light", "light_on_dark")
 _SQUARE3 = np.ones((3, 3), np.uint8)  # 8-neighbourhood structuring element
+InkWindow = tuple[int, int, np.ndarray]  # a cut-out's full-resolution ink (x0, y0, ink), see _crop_digit
 _MEAN3 = np.ones(3, np.float32) / 3  # running mean of 3
 _ROWS = [np.ones((1, n), np.uint8) for n in range(64)]  # 1 x n row kernels (for _pool)
 
@@ -117,27 +118,30 @@ class Marks:
     def __len__(self) -> int:
         return len(self.marks)
 
-    def _candidate(self, box_w: tuple[int, int, int, int], own: np.ndarray) -> DigitCandidate | None:
-        """One mark cut out MNIST-style, with its box in frame pixels; None if it is no digit-sized ink."""
-        cand = _crop_digit(self.gray, self.bg_work, box_w, own, self.f, self.dark_ink, self.floor, self.config)
+    def _candidate(self, box_w: tuple[int, int, int, int], own: np.ndarray, around: InkWindow | None = None
+                   ) -> tuple[DigitCandidate | None, InkWindow | None]:
+        """One mark cut out MNIST-style, with its box in frame pixels (None if it is no digit-sized ink), and
+        the ink window it was cut from, for its parts (see _crop_digit)."""
+        cand, window = _crop_digit(self.gray, self.bg_work, box_w, own, self.f, self.dark_ink, self.floor,
+                                   self.config, around)
         if cand is None:
-            return None
+            return None, window
         (tx, ty, tw, th), img28, contrast = cand
         min_h, s = self.min_h, 1.0 / self.full_scale
         if max(tw, th) < 0.75 * min_h or th < 0.5 * min_h or tw > 2.5 * th:
-            return None  # the strong ink is a speck or a dash: only a faint halo made it digit-sized
+            return None, window  # the strong ink is a speck or a dash: only a faint halo made it digit-sized
         box = (round(tx * s) + self.origin[0], round(ty * s) + self.origin[1], max(1, round(tw * s)),
                max(1, round(th * s)))
-        return DigitCandidate(box=box, image=img28, contrast=contrast)
+        return DigitCandidate(box=box, image=img28, contrast=contrast), window
 
     def prepare(self) -> list[DigitCandidate]:
         """The marks as MNIST-style digits with frame boxes, sorted by box x."""
         out = []
         for box_w, own, parts in self.marks:
-            whole = self._candidate(box_w, own)
+            whole, window = self._candidate(box_w, own)
             if whole is None:
                 continue
-            pieces = [self._candidate(*part) for part in parts]
+            pieces = [self._candidate(*part, around=window)[0] for part in parts]
             if pieces and all(pieces):
                 whole = replace(whole, parts=tuple(pieces))
             out.append(whole)
@@ -870,9 +874,17 @@ def _pieces(group: list[int], tall: list[int], boxes: np.ndarray, labels: np.nda
 
 
 def _crop_digit(gray: np.ndarray, bg_work: np.ndarray, box_w: tuple[int, int, int, int], own_box: np.ndarray,
-                f: float, dark_ink: bool, floor: int, config: DetectConfig
-                ) -> tuple[tuple[int, int, int, int], np.ndarray, float] | None:
-    """Cut one digit from the full-resolution ink map (the work image is too coarse for 28x28)."""
+                f: float, dark_ink: bool, floor: int, config: DetectConfig, around: InkWindow | None = None
+                ) -> tuple[tuple[tuple[int, int, int, int], np.ndarray, float] | None, InkWindow | None]:
+    """Cut one digit from the full-resolution ink map (the work image is too coarse for 28x28): (its strong
+    ink's box, the 28x28 image, its contrast) or None, and the ink window it was cut from.
+
+    A part of a mark lies inside the mark's window: `around`, that window's ink, is then sliced rather than
+    computed again. Where the work image is an integer 1/k of the frame and neither window is cut short by the
+    frame's right or bottom edge, the slice is exactly the part's own window's ink wherever the part has pixels
+    (the background's bilinear upscale differs only on a window's outermost ring, and a part's pixels stay
+    two work pixels inside it: its margin is >= 2, its own pixels are dilated by 1); else `around` is None.
+    """
     H, W = gray.shape[:2]
     wh, ww = bg_work.shape[:2]
     bx, by, bw, bh = box_w
@@ -884,26 +896,33 @@ def _crop_digit(gray: np.ndarray, bg_work: np.ndarray, box_w: tuple[int, int, in
     cx0, cy0 = int(round(wx0 * inv)), int(round(wy0 * inv))
     cx1, cy1 = min(W, int(round(wx1 * inv))), min(H, int(round(wy1 * inv)))
     if cx1 - cx0 < 3 or cy1 - cy0 < 3:
-        return None
+        return None, None
     size = (cx1 - cx0, cy1 - cy0)
-    g = gray[cy0:cy1, cx0:cx1]
-    if bg_work.ndim == 2 and g.ndim == 3:  # (the pooled pass's one channel)
-        g = _pool(g, 1, dark_ink)
-    if f < 1:
-        bg = cv2.resize(bg_work[wy0:wy1, wx0:wx1], size, interpolation=cv2.INTER_LINEAR)
+    exact = inv == round(inv) and (cx1, cy1) == (wx1 * inv, wy1 * inv) and m >= 2
+    if exact and around is not None and around[0] <= cx0 and around[1] <= cy0 \
+            and cx1 <= around[0] + around[2].shape[1] and cy1 <= around[1] + around[2].shape[0]:
+        ink = around[2][cy0 - around[1]:cy1 - around[1], cx0 - around[0]:cx1 - around[0]]
     else:
-        bg = bg_work[wy0:wy1, wx0:wx1]
+        g = gray[cy0:cy1, cx0:cx1]
+        if bg_work.ndim == 2 and g.ndim == 3:  # (the pooled pass's one channel)
+            g = _pool(g, 1, dark_ink)
+        if f < 1:
+            bg = cv2.resize(bg_work[wy0:wy1, wx0:wx1], size, interpolation=cv2.INTER_LINEAR)
+        else:
+            bg = bg_work[wy0:wy1, wx0:wx1]
+        ink = _ink_map(g, bg, dark_ink, floor)
+    window = (cx0, cy0, ink) if exact else None
     # Only this digit's own pixels (plus their anti-aliased rim): a neighbour's stroke or a speck in
     # the margin would shift the centre of mass; a split digit also loses its neighbour's columns.
     own = cv2.copyMakeBorder(own_box, by - wy0, wy1 - by - bh, bx - wx0, wx1 - bx - bw, cv2.BORDER_CONSTANT, value=0)
     own = cv2.dilate(own, _SQUARE3)
     if f < 1:
         own = cv2.resize(own, size, interpolation=cv2.INTER_NEAREST)
-    crop = cv2.multiply(_ink_map(g, bg, dark_ink, floor), own)
+    crop = cv2.multiply(ink, own)
     img28 = mnist_style(crop, config.preprocess, black=0.0)
     peak = int(cv2.minMaxLoc(crop)[1])
     if peak <= 0 or not cv2.countNonZero(img28):
-        return None
+        return None, window
     _, strong = cv2.threshold(crop, peak // 2, 255, cv2.THRESH_BINARY)
     x, y, w, h = cv2.boundingRect(strong)
-    return (cx0 + x, cy0 + y, w, h), img28, peak / 255.0
+    return ((cx0 + x, cy0 + y, w, h), img28, peak / 255.0), window

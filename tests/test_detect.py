@@ -346,3 +346,27 @@ def test_fast_image_helpers_equal_the_opencv_calls_they_replace():
         values = rng.random(size).astype(np.float32)
         assert _median(values) == float(np.median(values))
         assert _median(values.astype(np.int64)) == float(np.median(values.astype(np.int64)))
+
+
+def test_parts_cut_from_their_whole_s_ink_are_cut_as_on_their_own():
+    """A part's cut-out sliced from its whole's ink window (Marks.prepare) equals the part cut out alone."""
+    from mnist_edge.edge_runtime.detect import _crop_digit
+    from mnist_edge.edge_runtime.pipeline import sample_clip
+    from mnist_edge.edge_runtime.sources import VideoFileSource
+
+    checked = 0
+    for frame in VideoFileSource(str(sample_clip())).frames():
+        marks = locate_digits(frame.image)
+        args = (marks.gray, marks.bg_work)
+        rest = (marks.f, marks.dark_ink, marks.floor, marks.config)
+        for box_w, own, parts in marks.marks:
+            whole, window = _crop_digit(*args, box_w, own, *rest)
+            for part_box, part_own in parts:
+                sliced, _ = _crop_digit(*args, part_box, part_own, *rest, around=window)
+                alone, _ = _crop_digit(*args, part_box, part_own, *rest)
+                assert (sliced is None) == (alone is None)
+                if alone is not None:
+                    assert sliced[0] == alone[0] and sliced[2] == alone[2]
+                    assert np.array_equal(sliced[1], alone[1])
+                    checked += window is not None
+    assert checked >= 20  # (the clip's 40 frames have ~50 parts, all in windows of the pooled pass)
