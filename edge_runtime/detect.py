@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -257,9 +256,8 @@ def _pool(img: np.ndarray, p: int, dark_ink: bool) -> np.ndarray:
     Keeping the extreme rather than the mean of a block keeps a thin stroke as strong as it is: area
     averaging 2x2 blocks halves a 1-px pen line's contrast, and the smallest digits (12 px at 480) broke up.
     The minimum (maximum) of each block's rows, then one erode (dilate) along the rows of interleaved
-    channels: blocks and channels at once, 0.09 ms for a 640x480 BGR frame (one p x cp erode of the frame:
-    0.12 ms, its 921 kB result allocated anew each time), against 1.4 ms for the area resize to the 480x360
-    work image of the detailed pass.
+    channels, in place: 0.09 ms for a 640x480 BGR frame where one p x cp erode of the whole frame (and its
+    921 kB result) took 0.12 ms, and 1.4 ms the area resize to the detailed pass's 480x360 work image.
     """
     if img.ndim == 3 and not dark_ink:
         img = _channel_mean(img)
@@ -271,40 +269,28 @@ def _pool(img: np.ndarray, p: int, dark_ink: bool) -> np.ndarray:
     if p == 1:
         rows = img
     else:
-        # The p rows of each block first, into a per-thread buffer (row views of the frame, no copies; a
-        # last block cut by the bottom edge takes what it has).
+        # The p rows of each block first (row views of the frame, no copies; a last block cut by the bottom
+        # edge takes what it has).
         extreme = cv2.min if dark_ink else cv2.max
-        rows = _scratch("pool", (len(img[::p]), w * c))
+        rows = np.empty((len(img[::p]), w * c), np.uint8)
         for k in range(1, min(p, h)):
             more = img[k::p]
             extreme(img[:len(more) * p:p] if k == 1 else rows[:len(more)], more, dst=rows[:len(more)])
         if len(img[1::p]) < len(rows):
             rows[-1] = img[-1]  # (the bottom row alone: p*(n-1) is the last row, so the block has one row)
     # Then, anchored at the left, the output at column x*c*p holds the extreme of pixels x*p .. x*p+p-1, all
-    # channels (a block cut by the right edge: the border counts as neutral). In place in the buffer.
+    # channels (a block cut by the right edge: the border counts as neutral). In place where the rows are ours.
     kernel = _ROWS[c * p] if c * p < len(_ROWS) else np.ones((1, c * p), np.uint8)
     pooled = (cv2.erode if dark_ink else cv2.dilate)(rows, kernel,
                                                       dst=None if p == 1 else rows, anchor=(0, 0))
     return np.ascontiguousarray(pooled[:, ::c * p])
 
 
-_SCRATCH = threading.local()
-
-
-def _scratch(name: str, shape: tuple[int, ...], dtype=np.uint8) -> np.ndarray:
-    """A per-thread buffer for a frame-sized temporary that does not outlive the call that fills it."""
-    buffers = _SCRATCH.__dict__
-    buf = buffers.get(name)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = buffers[name] = np.empty(shape, dtype)
-    return buf
-
 
 def _small_luma(img: np.ndarray, p: int) -> np.ndarray:
     """The frame's luma area-averaged by 2p (the pooled pass's copy for _polarity)."""
     if img.ndim == 3:  # (the BGR luma: 0.09 ms for 640x480, where the channels' mean took 0.25 ms)
-        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY, dst=_scratch("luma", img.shape[:2])) if img.shape[2] == 3 \
-            else _channel_mean(img)
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY) if img.shape[2] == 3 else _channel_mean(img)
     h, w = img.shape
     # Area-averaged by p, then by 2: OpenCV's fast paths for integer factors (by 4 at once takes 3x longer).
     small = cv2.resize(img, (max(8, w // p), max(8, h // p)), interpolation=cv2.INTER_AREA) if p > 1 else img
