@@ -286,7 +286,6 @@ def _pool(img: np.ndarray, p: int, dark_ink: bool) -> np.ndarray:
     return np.ascontiguousarray(pooled[:, ::c * p])
 
 
-
 def _small_luma(img: np.ndarray, p: int) -> np.ndarray:
     """The frame's luma area-averaged by 2p (the pooled pass's copy for _polarity)."""
     if img.ndim == 3:  # (the BGR luma: 0.09 ms for 640x480, where the channels' mean took 0.25 ms)
@@ -433,9 +432,8 @@ def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, mergeable: np.ndarray,
     alive = np.ones(n, bool)
     core = np.where(seed, rects[:, 3] - rects[:, 1], np.float32(0))
 
-    def pair_gaps(r: np.ndarray, r_core: np.ndarray | float, others: np.ndarray,
-                  r_colour: np.ndarray | None = None) -> np.ndarray:
-        """Gap from rect(s) r (4,) or (4, k, 1) to each of `others` where a merge is allowed, else inf."""
+    def pair_gaps(r: np.ndarray, r_core: np.ndarray | float, others: np.ndarray) -> np.ndarray:
+        """Gap from rect(s) r (4,) or (4, k, 1) to each of `others` where their shapes allow a merge, else inf."""
         ox0, oy0, ox1, oy1 = others.T
         gx = np.maximum(r[0], ox0) - np.minimum(r[2], ox1)
         gy = np.maximum(r[1], oy0) - np.minimum(r[3], oy1)
@@ -458,8 +456,6 @@ def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, mergeable: np.ndarray,
         # Two marks of similar height one above the other, apart: two lines written close together,
         # not the pieces of one digit (a detached bar or a broken stroke is much smaller than its digit).
         ok &= ~((gy > 0) & (both_cores >= 0.6 * core_max) & (both_cores > 0))
-        if r_colour is not None:
-            ok &= _same_colour(r_colour, shares, config)
         return np.where(ok & mergeable, gap, np.inf)
 
     seeds = np.flatnonzero(seed & mergeable)
@@ -492,7 +488,9 @@ def _merge_fragments(boxes: np.ndarray, seed: np.ndarray, mergeable: np.ndarray,
         dist[:, b] = np.inf
         dist[:, a] = np.inf  # a's pairs live in its own row from now on
         core[a] = max(core[a], core[b])
-        row = np.where(alive, pair_gaps(rects[a], core[a], rects, None if shares is None else shares[a]), np.inf)
+        row = np.where(alive, pair_gaps(rects[a], core[a], rects), np.inf)
+        if shares is not None:
+            row[~_same_colour(shares[a], shares, config)] = np.inf
         row[a] = np.inf
         dist[a] = row
         row_min[b] = np.inf
