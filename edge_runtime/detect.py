@@ -27,6 +27,7 @@ were read again by the detailed pass.
 """
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections.abc import Callable
@@ -312,8 +313,25 @@ def _near_strong(mask: np.ndarray, strong: np.ndarray, r: int
         return mask[:0, :0], (0, 0, 0, 0)
     y0, y1 = max(0, y - r) & ~1, min(mask.shape[0], y + h + r)
     x0, x1 = max(0, x - r) & ~1, min(mask.shape[1], x + w + r)
-    near = cv2.dilate(strong[y0:y1, x0:x1], cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2))
+    near = None
+    for kernel in _ellipse_rects(r):
+        grown = cv2.dilate(strong[y0:y1, x0:x1], kernel)
+        near = grown if near is None else cv2.max(near, grown, dst=near)
     return cv2.bitwise_and(mask[y0:y1, x0:x1], near, dst=near), (x0, y0, x1, y1)
+
+
+@functools.cache
+def _ellipse_rects(r: int) -> tuple[np.ndarray, ...]:
+    """OpenCV's (2r+1)x(2r+1) ellipse as the union of its centred rectangles, one per distinct row width.
+
+    A dilation by a union is the maximum of the dilations by its parts, and a rectangle's is separable: for the
+    pooled pass's r = 5 (4 rectangles) 41 instead of 57 µs on a 150x240 box, r = 8 (6) 163 instead of 187 µs.
+    """
+    ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
+    half = [(int(row.sum()) - 1) // 2 for row in ellipse[r:]]  # half-width of the row dy = 0 .. r below the centre
+    return tuple(cv2.getStructuringElement(cv2.MORPH_RECT, (2 * w + 1, 2 * max(dy for dy in range(r + 1)
+                                                                              if half[dy] >= w) + 1))
+                 for w in sorted(set(half), reverse=True))
 
 
 def _median5(img: np.ndarray) -> np.ndarray:

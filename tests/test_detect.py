@@ -295,8 +295,8 @@ def test_reading_eval_scores_a_small_dataset(subset, tmp_path):
 
 def test_fast_image_helpers_equal_the_opencv_calls_they_replace():
     """The speed-ups of detection compute exactly what the plain OpenCV or numpy calls compute (the oracles)."""
-    from mnist_edge.edge_runtime.detect import (_channel_mean, _median, _median5, _median_level, _near_strong, _pool,
-                                                _shrink)
+    from mnist_edge.edge_runtime.detect import (_channel_mean, _ellipse_rects, _median, _median5, _median_level,
+                                                _near_strong, _pool, _shrink)
 
     rng = np.random.default_rng(12)
     for w in (5, 33, 60, 67, 68, 79, 80, 121):  # both sides of OpenCV's narrow-image median path
@@ -324,7 +324,13 @@ def test_fast_image_helpers_equal_the_opencv_calls_they_replace():
         img = rng.integers(0, 256, (41, 53, channels), dtype=np.uint8)
         weights = np.full((1, channels), 1.0 / channels, np.float32)
         assert np.array_equal(_channel_mean(img), cv2.transform(img, weights))
-    for r, density in ((2, 0.0), (5, 0.0005), (8, 0.002), (12, 0.01)):
+    for r in range(1, 13):  # the ellipse as the union of its rectangles (_near_strong dilates by those)
+        union = np.zeros((2 * r + 1,) * 2, np.uint8)
+        for kernel in _ellipse_rects(r):
+            (kh, kw), (cy, cx) = kernel.shape, (r - kernel.shape[0] // 2, r - kernel.shape[1] // 2)
+            union[cy:cy + kh, cx:cx + kw] = 1
+        assert np.array_equal(union, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)), r
+    for r, density in ((2, 0.0), (3, 0.001), (5, 0.0005), (8, 0.002), (12, 0.01)):
         mask = (rng.random((90, 120)) < 0.3).astype(np.uint8)
         strong = mask & (rng.random(mask.shape) < density).astype(np.uint8)
         ellipse = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1,) * 2)
