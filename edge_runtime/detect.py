@@ -54,7 +54,7 @@ class DetectConfig:
     work_min_digit_px: float = 9.0     # ... unless the smallest digit would get smaller than this
     pooled_pass: bool = True           # first a pass on a pooled coarser image (_pool), see locate_digits ...
     pooled_min_digit_px: float = 6.0   # ... where the smallest digit may be this small
-    max_frame_side: int = 1600         # larger frames are downscaled first (boxes are mapped back)
+    max_frame_side: int = 1600         # larger frames are downscaled first, by an integer factor (boxes are mapped back)
     roi_context: float = 0.1           # an ROI is searched with this much surrounding frame (x frame height)
     polarity: str = "auto"             # "auto", "dark_on_light" or "light_on_dark"
     noise_k: float = 4.0               # low threshold ≥ paper + this many noise sigmas (high: twice)
@@ -647,10 +647,15 @@ def locate_digits(frame: np.ndarray, config: DetectConfig = DetectConfig(),
         if len(bright) < 3:
             gray = np.ascontiguousarray(gray[:, :, bright[0]] if len(bright) == 1 else gray[:, :, bright])
     full_scale = 1.0
-    if max(gray.shape) > config.max_frame_side:
-        full_scale = config.max_frame_side / max(gray.shape)
-        gray = cv2.resize(gray, (max(1, round(gray.shape[1] * full_scale)), max(1, round(gray.shape[0] * full_scale))),
-                          interpolation=cv2.INTER_AREA)
+    k = -(-max(gray.shape[:2]) // config.max_frame_side)
+    if k > 1:
+        # Area-averaged by the smallest integer factor that brings the frame within max_frame_side: OpenCV's
+        # path for integer factors (k x k block means) takes 16 ms for a 4032x3024 photo (to 1344x1008), where
+        # resizing it to 1600x1200 took 53 ms; 1663x1247: 0.5 ms (to 831x623) against 18.5 ms. The frame's last
+        # k - 1 rows and columns at most are left out (real photos: the same scores, 1.9x faster on average).
+        h, w = max(1, gray.shape[0] // k), max(1, gray.shape[1] // k)
+        gray = cv2.resize(gray[:h * k, :w * k], (w, h), interpolation=cv2.INTER_AREA)
+        full_scale = 1.0 / k
     H, W = gray.shape[:2]
     min_h = max(config.min_digit_px, config.min_digit_height * frame_h * full_scale)
     max_h = min(config.max_digit_height * frame_h * full_scale, H - 4)
@@ -690,6 +695,12 @@ def _locate(gray: np.ndarray, config: DetectConfig, min_h: float, max_h: float, 
     else:
         # Work image: as small as possible while the smallest digit stays a solid component.
         f = min(1.0, max(config.work_width / W, config.work_min_digit_px / min_h))
+        if f <= 0.5:
+            # An integer 1/k, at least as fine as asked (OpenCV's path for integer factors: 1600x1200 to 533x400
+            # in 2.5 ms, to 480x360 in 5.8 ms); the frame's last k - 1 rows and columns at most are left out.
+            k = int(1.0 / f + 1e-6)
+            f, gray = 1.0 / k, gray[:H // k * k, :W // k * k]
+            H, W = gray.shape[:2]
         work = _shrink(gray, (max(4, round(W * f)), max(4, round(H * f)))) if f < 1 else gray
         small = cv2.resize(work, (max(4, work.shape[1] // 2), max(4, work.shape[0] // 2)),
                            interpolation=cv2.INTER_AREA)

@@ -200,11 +200,15 @@ def test_degenerate_frames_give_no_digits():
 
 def test_huge_frame_boxes_map_back(one_frame):
     frame, truth = one_frame
-    big = cv2.resize(frame, None, fx=4, fy=4, interpolation=cv2.INTER_LINEAR)  # 2560 x 1920
-    boxes = [c.box for c in find_digits(big)]
-    true = [[4 * v for v in b] for b in truth_boxes(truth)]
-    match = match_boxes(boxes, true)
-    assert len(match) == len(boxes) == len(true), (boxes, true)
+    for scale, extra in ((4, 0), (3, 1)):  # 2560 x 1920, and 1921 x 1441: a last row and column left out
+        big = cv2.resize(frame, None, fx=scale, fy=scale, interpolation=cv2.INTER_LINEAR)
+        big = cv2.copyMakeBorder(big, 0, extra, 0, extra, cv2.BORDER_REPLICATE)
+        # Worked at an integer fraction (OpenCV's fast area path), the smallest that fits max_frame_side.
+        assert locate_digits(big).full_scale == 0.5
+        boxes = [c.box for c in find_digits(big)]
+        true = [[scale * v for v in b] for b in truth_boxes(truth)]
+        match = match_boxes(boxes, true)
+        assert len(match) == len(boxes) == len(true), (scale, boxes, true)
 
 
 def test_roi_limits_the_search_and_keeps_frame_coordinates(one_frame):
