@@ -171,6 +171,41 @@ def test_grid_paper(reader, glyphs):
     assert read(reader, frame_of(sheet)) == ["2", "5", "8", "3"]
 
 
+def test_form_fields_in_printed_boxes(reader, glyphs):
+    # A form's field: a row of printed boxes, a digit written in each (the 8 touching a wall), the last box
+    # empty. The boxes read as 0s and, merged with the digits they held, hid them ("0005 8 6 03").
+    sheet = paper()
+    for k, d in enumerate("86523 "):
+        x = 100 + k * 80
+        cv2.rectangle(sheet, (x - 8, 188), (x + 60, 262), (60, 60, 60), 2)
+        if d != " ":
+            write(sheet, glyphs[int(d)][0], x + 10, 200, 50)
+    assert "".join(read(reader, frame_of(sheet))) == "86523"
+
+
+def on_a_line(glyphs, text: str = "45790", y: int = 258) -> np.ndarray:
+    """`text` written on a printed line at row y, which the 7's and the 9's tails touch."""
+    sheet = paper()
+    for k, d in enumerate(text):
+        write(sheet, glyphs[int(d)][1], 110 + k * 80, 200, 50)
+    cv2.line(sheet, (90, y), (90 + 80 * len(text), y), (60, 60, 60), 2)
+    return sheet
+
+
+def test_digits_whose_tails_touch_the_line_they_are_written_on(reader, glyphs):
+    # Written on a ruled line (or underlined): line and digits were one mark, rejected as a line ("4 5 0").
+    assert "".join(read(reader, frame_of(on_a_line(glyphs)))) == "45790"
+
+
+def test_comb_field(reader, glyphs):
+    # A comb field (a baseline with a tick between the digits' places): the ticks standing on the baseline are
+    # printed, not 1s; the digits touching it are read ("4590": the 7 was lost with the comb).
+    sheet = on_a_line(glyphs, y=260)
+    for k in range(6):
+        cv2.line(sheet, (90 + k * 80, 260), (90 + k * 80, 235), (60, 60, 60), 2)
+    assert "".join(read(reader, frame_of(sheet))) == "45790"
+
+
 def test_long_tails(reader, glyphs):
     # A 9 and a 7 whose tails run 60 % of a digit height below the baseline, between ordinary digits.
     sheet = paper()
