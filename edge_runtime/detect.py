@@ -855,16 +855,16 @@ def _unframe(labels: np.ndarray, stats: np.ndarray, n: int, min_h: float, max_h:
     On the 674 test frames (synthetic, scene classes, real photos, the clip) no number is read differently;
     the scene classes' negatives give one false digit fewer (28 on 27 frames).
     """
-    sx, sy, sw, sh, area = (stats[:, i] for i in range(5))
-    maybe = (sh >= 0.6 * min_h) & (sh <= max_h) & (((sw >= 0.5 * sh) & (area <= 0.6 * sw * sh)) | (sw >= 2 * sh))
+    sw, sh, area = stats[:, 2], stats[:, 3], stats[:, 4]
+    maybe = (sh >= 0.6 * min_h) & (sh <= max_h) & ((area <= 0.6 * sw * sh) | (sw >= 2 * sh)) & (sw >= 0.5 * sh)
     maybe[0] = False  # (the background)
     added = []
-    for i in np.flatnonzero(maybe):
-        x, y, w, h = int(sx[i]), int(sy[i]), int(sw[i]), int(sh[i])
+    for i in np.flatnonzero(maybe).tolist():
+        x, y, w, h = stats[i, :4].tolist()
         patch = labels[y:y + h, x:x + w]
         t = max(2, int(0.1 * min(w, h)))
-        # (The corners first, on the labels: most marks are digits, and a digit's top left corner is empty.)
-        if all((patch[rows, cols] == i).any() for rows, cols in _corners(t)):
+        # (The corners first, on the labels: most marks are digits, and a digit's corners are mostly empty.)
+        if i in patch[:t, :t] and i in patch[-t:, -t:] and i in patch[:t, -t:] and i in patch[-t:, :t]:
             ink = patch == i
             sides = (ink[:t].any(axis=0), ink[-t:].any(axis=0), ink[:, :t].any(axis=1), ink[:, -t:].any(axis=1))
             box = min(np.count_nonzero(side) / side.size for side in sides) >= 0.9
@@ -875,6 +875,8 @@ def _unframe(labels: np.ndarray, stats: np.ndarray, n: int, min_h: float, max_h:
         elif w >= max(2 * h, 3 * min_h):
             lengths = (int(max(1.5 * h, 2 * min_h)), 0)  # a ruling, if there is one
             ink = patch == i
+            if np.count_nonzero(ink, axis=1).max() < lengths[0]:
+                continue  # no row holds that much ink (most wide marks: digits that touch)
         else:
             continue
         mark = ink.view(np.uint8)
@@ -914,12 +916,6 @@ def _unframe(labels: np.ndarray, stats: np.ndarray, n: int, min_h: float, max_h:
     if added:
         stats = np.concatenate([stats, np.array(added, stats.dtype)])
     return n + len(added), stats
-
-
-def _corners(t: int) -> tuple[tuple[slice, slice], ...]:
-    """The four t x t corners of an array, as index pairs."""
-    first, last = slice(None, t), slice(-t, None)
-    return (first, first), (first, last), (last, first), (last, last)
 
 
 def _comb_ticks(labels: np.ndarray, stats: np.ndarray, rim: np.ndarray) -> np.ndarray:
