@@ -202,6 +202,17 @@ def test_digits_whose_tails_touch_the_line_they_are_written_on(reader, glyphs):
     assert "".join(read(reader, frame_of(on_a_line(glyphs)))) == "45790"
 
 
+@pytest.mark.parametrize("height", [0.3, 0.5])
+def test_a_ruled_line_through_the_digits(reader, glyphs, height):
+    # Digits written across a ruled line, which runs through them 30 % or 50 % down (read as nothing before;
+    # taken out without the crossings, the halves read as digits of their own).
+    sheet = paper()
+    for k, d in enumerate("86523"):
+        write(sheet, glyphs[int(d)][1], 110 + k * 70, 200, 50)
+    cv2.line(sheet, (60, int(200 + height * 50)), (580, int(200 + height * 50)), (60, 60, 60), 2)
+    assert "".join(read(reader, frame_of(sheet))) == "86523"
+
+
 def test_comb_field(reader, glyphs):
     # A comb field (a baseline with a tick between the digits' places): the ticks standing on the baseline are
     # printed, not 1s; the digits touching it are read ("4590": the 7 was lost with the comb).
