@@ -893,15 +893,8 @@ def _unframe(labels: np.ndarray, stats: np.ndarray, n: int, min_h: float, max_h:
                                           borderType=cv2.BORDER_CONSTANT, borderValue=0) & mark
         if not walls.any():
             continue
-        if lengths[1] == 0:
-            rows = np.flatnonzero(walls.any(axis=1))
-            if np.count_nonzero(walls.any(axis=0)) < 0.8 * w or rows[-1] - rows[0] >= max(3, 0.25 * h):
-                continue  # a ruling is one thin line under all the writing it holds (text, large digits are not)
-            # Where a stroke crosses the ruling (ink just above and just below it), the crossing stays: a digit
-            # the ruling runs through is not cut in two (two halves read as two digits).
-            r0, r1 = int(rows[0]), int(rows[-1]) + 1
-            crossing = mark[max(0, r0 - 2):r0].any(axis=0) & mark[r1:r1 + 2].any(axis=0)
-            walls[:, cv2.dilate(crossing.view(np.uint8)[None], np.ones((1, 3), np.uint8))[0].view(bool)] = 0
+        if lengths[1] == 0 and not _rulings(walls, mark, h):
+            continue
         held = mark & ~walls & 1
         k, held_labels, held_stats, _ = cv2.connectedComponentsWithStats(held, connectivity=8, ltype=cv2.CV_16U)
         if lengths[1] == 0 and not np.any(held_stats[1:, 3] >= 0.4 * min_h):
@@ -921,6 +914,26 @@ def _unframe(labels: np.ndarray, stats: np.ndarray, n: int, min_h: float, max_h:
     if added:
         stats = np.concatenate([stats, np.array(added, stats.dtype)])
     return n + len(added), stats
+
+
+def _rulings(walls: np.ndarray, mark: np.ndarray, h: int) -> bool:
+    """Whether the long horizontal runs `walls` of a wide mark are rulings — each band of adjacent rows they
+    fill a thin line (under a quarter of the mark's height, or 3 px) under at least 0.8 of the mark's width; the
+    strokes of text and of large digits are not — and if so, where strokes cross a ruling (ink just above and
+    just below it), its pixels are left out of `walls` (in place): a digit the ruling runs through is not cut
+    in two (its halves would read as two digits)."""
+    rows = np.flatnonzero(walls.any(axis=1))
+    bands = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
+    w = mark.shape[1]
+    for band in bands:
+        r0, r1 = int(band[0]), int(band[-1]) + 1
+        if r1 - r0 > max(3, 0.25 * h) or np.count_nonzero(walls[r0:r1].any(axis=0)) < 0.8 * w:
+            return False
+    for band in bands:
+        r0, r1 = int(band[0]), int(band[-1]) + 1
+        crossing = mark[max(0, r0 - 2):r0].any(axis=0) & mark[r1:r1 + 2].any(axis=0)
+        walls[r0:r1, cv2.dilate(crossing.view(np.uint8)[None], np.ones((1, 3), np.uint8))[0].view(bool)] = 0
+    return True
 
 
 def _comb_ticks(labels: np.ndarray, stats: np.ndarray, rim: np.ndarray) -> np.ndarray:

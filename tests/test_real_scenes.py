@@ -213,6 +213,17 @@ def test_a_ruled_line_through_the_digits(reader, glyphs, height):
     assert "".join(read(reader, frame_of(sheet))) == "86523"
 
 
+def test_lined_paper_with_dark_rulings(reader, glyphs):
+    # A notebook page ruled every 0.6 digit heights in dark grey: every digit crosses one or two rulings, all
+    # joined into one mark (read as nothing before).
+    sheet = paper()
+    for y in range(20, 480, 30):
+        cv2.line(sheet, (0, y), (639, y), (120, 110, 100), 1)
+    for k, d in enumerate("86523"):
+        write(sheet, glyphs[int(d)][1], 110 + k * 70, 195, 50)
+    assert "".join(read(reader, frame_of(sheet))) == "86523"
+
+
 def test_comb_field(reader, glyphs):
     # A comb field (a baseline with a tick between the digits' places): the ticks standing on the baseline are
     # printed, not 1s; the digits touching it are read ("4590": the 7 was lost with the comb).
