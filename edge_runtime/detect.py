@@ -847,9 +847,9 @@ def _unframe(labels: np.ndarray, stats: np.ndarray, n: int, min_h: float, max_h:
     A mark is a box if its bounding box's four corners are inked and ink runs along nearly all of its four sides
     (a handwritten 0 is round: its corners are empty); its walls are its straight runs of at least 0.9 of its
     width or height. A mark twice as wide as it is tall, and at least three of the smallest digits long, holds a
-    ruling if its straight horizontal runs of 1.5x its height (no stroke of a digit is that long) lie in one
-    thin band (a quarter of its height) under at least 0.8 of its width (text, strokes of large digits do not),
-    and a piece at least 0.4 of the smallest digit tall stands on it. The walls are removed (a ruling's except
+    ruling (or several) if its straight horizontal runs of 1.5x its height (no stroke of a digit is that long)
+    lie in thin bands, each under at least 0.8 of its width (_rulings; text, strokes of large digits do not),
+    and a piece at least 0.4 of the smallest digit tall stands on one. The walls are removed (a ruling's except
     where a stroke crosses it); what they held becomes marks of its own, less a wall's anti-aliased rim and a
     comb field's ticks. Updates `labels` (n
     labels, 0 the background) in place; returns the new n and `stats` (a removed mark's row gets area 0).
