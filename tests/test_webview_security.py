@@ -160,7 +160,9 @@ def test_parallel_guesses_queue_up_or_are_turned_away(caplog):
     assert all(t < 0.25 for t, status in answers if status == 429), answers
     checked = [r.created for r in caplog.records if "wrong password" in r.getMessage()][1:]  # server side
     assert len(checked) == statuses.count(401)
-    assert all(b - a >= 0.295 for a, b in zip(checked, checked[1:])), checked
+    # Their slots are 0.3 s apart; a thread woken late from its sleep (17 ms on a busy CI machine) checks closer
+    # to the next one. At once, they would be milliseconds apart.
+    assert all(b - a >= 0.25 for a, b in zip(checked, checked[1:])), checked
 
 
 def test_loopback_only_without_password():
