@@ -851,8 +851,8 @@ def _unframe(labels: np.ndarray, stats: np.ndarray, n: int, min_h: float, max_h:
     lie in thin bands, each under at least 0.8 of its width (_rulings; text, strokes of large digits do not),
     and a piece at least 0.4 of the smallest digit tall stands on one. The walls are removed (a ruling's except
     where a stroke crosses it); what they held becomes marks of its own, less a wall's anti-aliased rim and a
-    comb field's ticks. Updates `labels` (n
-    labels, 0 the background) in place; returns the new n and `stats` (a removed mark's row gets area 0).
+    comb field's ticks. Updates `labels` (n labels, 0 the background) in place; returns the new n and `stats`
+    (a removed mark's row gets area 0).
     On the 674 test frames (synthetic, scene classes, real photos, the clip) no score changes.
     """
     sw, sh, area = stats[:, 2], stats[:, 3], stats[:, 4]
@@ -886,18 +886,13 @@ def _unframe(labels: np.ndarray, stats: np.ndarray, n: int, min_h: float, max_h:
                 # A box's walls: runs of `length` in the mark thickened across by a pixel each way, so that a box
                 # tilted by up to 3° has them (the mark's own pixels under them are the wall). A ruling's: in the
                 # mark as it is (thickened, the strokes of text and of large digits passed for rulings: 0.2 more
-                # false digits per negative scene-class frame). (Beyond the patch is no ink: OpenCV's default
-                # border for an erosion is all ink.)
-                thick = cv2.dilate(mark, np.ones(across, np.uint8)) if box else mark
-                walls |= cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones(kernel, np.uint8),
-                                          borderType=cv2.BORDER_CONSTANT, borderValue=0) & mark
-        if not walls.any():
-            continue
-        if lengths[1] == 0 and not _rulings(walls, mark, h):
+                # false digits per negative scene-class frame).
+                walls |= _straight_runs(cv2.dilate(mark, np.ones(across, np.uint8)) if box else mark, kernel) & mark
+        if not walls.any() or not (box or _rulings(walls, mark, h)):
             continue
         held = mark & ~walls & 1
         k, held_labels, held_stats, _ = cv2.connectedComponentsWithStats(held, connectivity=8, ltype=cv2.CV_16U)
-        if lengths[1] == 0 and not np.any(held_stats[1:, 3] >= 0.4 * min_h):
+        if not box and not np.any(held_stats[1:, 3] >= 0.4 * min_h):
             continue  # nothing written on it: the mark stays as it is
         patch[ink] = 0
         stats[i, 4] = 0  # (no longer a mark)
@@ -906,7 +901,7 @@ def _unframe(labels: np.ndarray, stats: np.ndarray, n: int, min_h: float, max_h:
         away = np.bincount(held_labels[(held & ~rim).view(bool)], minlength=k)
         keep = away > 0
         keep[0] = False
-        if lengths[1] == 0 and k > 3:
+        if not box and k > 3:
             keep &= ~_comb_ticks(held_labels, held_stats, rim)
         for j in np.flatnonzero(keep):
             patch[held_labels == j] = n + len(added)
@@ -914,6 +909,13 @@ def _unframe(labels: np.ndarray, stats: np.ndarray, n: int, min_h: float, max_h:
     if added:
         stats = np.concatenate([stats, np.array(added, stats.dtype)])
     return n + len(added), stats
+
+
+def _straight_runs(mark: np.ndarray, kernel: tuple[int, int]) -> np.ndarray:
+    """The pixels of a 0/1 mark on straight runs of `kernel` (rows x columns: (1, n) horizontal, (n, 1) vertical):
+    its opening, with no ink beyond the mark's patch (OpenCV's default border for an erosion is all ink)."""
+    return cv2.morphologyEx(mark, cv2.MORPH_OPEN, np.ones(kernel, np.uint8), borderType=cv2.BORDER_CONSTANT,
+                            borderValue=0)
 
 
 def _rulings(walls: np.ndarray, mark: np.ndarray, h: int) -> bool:
@@ -946,8 +948,7 @@ def _comb_ticks(labels: np.ndarray, stats: np.ndarray, rim: np.ndarray) -> np.nd
         if h < 3 or w > max(3, 0.25 * h):
             continue
         piece = (labels[y:y + h, x:x + w] == j).view(np.uint8)
-        straight = cv2.morphologyEx(piece, cv2.MORPH_OPEN, np.ones((max(3, int(0.9 * h)), 1), np.uint8),
-                                    borderType=cv2.BORDER_CONSTANT, borderValue=0)
+        straight = _straight_runs(piece, (max(3, int(0.9 * h)), 1))
         ticks[j] = cv2.countNonZero(straight) >= 0.8 * a and cv2.countNonZero(piece & rim[y:y + h, x:x + w]) > 0
     heights = stats[ticks, 3]
     if heights.size < 3:

@@ -370,7 +370,7 @@ def test_parts_cut_from_their_whole_s_ink_are_cut_as_on_their_own():
         args = (marks.gray, marks.bg_work)
         rest = (marks.f, marks.dark_ink, marks.floor, marks.config)
         for box_w, own, parts in marks.marks:
-            whole, window = _crop_digit(*args, box_w, own, *rest)
+            _, window = _crop_digit(*args, box_w, own, *rest)
             for part_box, part_own in parts:
                 sliced, _ = _crop_digit(*args, part_box, part_own, *rest, around=window)
                 alone, _ = _crop_digit(*args, part_box, part_own, *rest)
